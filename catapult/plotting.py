@@ -1,0 +1,122 @@
+"""One figure style for the whole book, and the phase-diagram helpers every chapter uses."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+
+#: One colour per phase (lazy / catapult / divergent / unconverged), used everywhere.
+PHASE_COLORS = {
+    "lazy": "#3B75AF",
+    "catapult": "#E1812C",
+    "divergent": "#C03D3E",
+    "unconverged": "#7F7F7F",
+}
+
+STYLE = {
+    "figure.dpi": 110,
+    "savefig.dpi": 150,
+    "figure.constrained_layout.use": True,
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8.5,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "lines.linewidth": 1.6,
+    "axes.prop_cycle": mpl.cycler(color=["#3B75AF", "#E1812C", "#519E3E", "#C03D3E", "#8D69B8", "#84584E"]),
+}
+
+PANEL_WIDTH = 3.4  # inches per panel
+PANEL_HEIGHT = 2.7
+
+
+def use_style() -> None:
+    """Apply the book's matplotlib style, and crisp inline figures in notebooks."""
+    mpl.rcParams.update(STYLE)
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
+    except ImportError:  # pragma: no cover - outside IPython
+        pass
+
+
+def panels(ncols: int = 1, nrows: int = 1, **kwargs):
+    """A figure of ``nrows × ncols`` panels of the book's standard size; returns (fig, axes)."""
+    size = (PANEL_WIDTH * ncols, PANEL_HEIGHT * nrows)
+    fig, axes = plt.subplots(nrows, ncols, figsize=kwargs.pop("figsize", size), squeeze=False, **kwargs)
+    return fig, axes.ravel() if axes.size > 1 else axes[0, 0]
+
+
+def label_panels(axes: Iterable[plt.Axes], start: str = "a") -> None:
+    """Write (a), (b), ... in the top left corner of each panel, as in the paper's figures."""
+    for i, ax in enumerate(axes):
+        ax.set_title(f"({chr(ord(start) + i)})", loc="left", fontweight="bold")
+
+
+def shade_phases(
+    ax: plt.Axes,
+    crit: float,
+    max_: float,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    labels: bool = True,
+    alpha: float = 0.10,
+) -> None:
+    """Shade the lazy (x < crit), catapult (crit ≤ x < max_) and divergent (x ≥ max_) ranges of the x axis.
+
+    ``crit`` and ``max_`` are in the axis's units (e.g. 2 and 4 when x is η·λ0, or
+    2/λ0 and 4/λ0 when x is η). ``lo``/``hi`` default to the current x limits.
+    """
+    x0, x1 = ax.get_xlim()
+    lo = x0 if lo is None else lo
+    hi = x1 if hi is None else hi
+    spans = [("lazy", lo, crit), ("catapult", crit, max_), ("divergent", max_, hi)]
+    for name, a, b in spans:
+        if b > a:
+            ax.axvspan(a, b, color=PHASE_COLORS[name], alpha=alpha, lw=0, label=f"{name} phase" if labels else None)
+    ax.set_xlim(x0, x1)
+
+
+def mark_lines(ax: plt.Axes, lines: dict[str, float], *, axis: str = "x", y: float = 0.97) -> None:
+    """Dashed reference lines with text labels, e.g. {"2/λ0": 2/lam0, "4/λ0": 4/lam0}."""
+    for text, value in lines.items():
+        if axis == "x":
+            ax.axvline(value, color="0.25", ls="--", lw=0.9)
+            ax.text(value, y, f" {text}", transform=ax.get_xaxis_transform(), va="top", ha="left", fontsize=8.5)
+        else:
+            ax.axhline(value, color="0.25", ls="--", lw=0.9)
+            ax.text(0.99, value, f"{text} ", transform=ax.get_yaxis_transform(), va="bottom", ha="right", fontsize=8.5)
+
+
+def phase_boundaries(ax: plt.Axes, lam0: float = 1.0, factors: Sequence[float] = (2.0, 4.0)) -> None:
+    """Shade the phases and mark η = k/λ0 for each k in ``factors`` on an η axis.
+
+    With ``lam0 = 1`` the axis is η·λ0 and the lines sit at 2, 4 (and 12 for ReLU nets).
+    """
+    shade_phases(ax, factors[0] / lam0, factors[1] / lam0)
+    unit = "" if lam0 == 1.0 else "/λ₀"
+    mark_lines(ax, {f"{k:g}{unit}": k / lam0 for k in factors})
+
+
+def phase_legend_handles() -> list[mpl.patches.Patch]:
+    """Legend patches for the three phases, for figures whose lines are coloured by phase."""
+    return [mpl.patches.Patch(color=PHASE_COLORS[p], label=p) for p in ("lazy", "catapult", "divergent")]
+
+
+def colors_for(phases: Iterable[str]) -> list[str]:
+    return [PHASE_COLORS[p] for p in phases]
+
+
+def finite(x: np.ndarray) -> np.ndarray:
+    """``x`` with non-finite entries replaced by NaN, so that matplotlib leaves gaps."""
+    x = np.asarray(x, dtype=float)
+    return np.where(np.isfinite(x), x, np.nan)

@@ -1,0 +1,134 @@
+"""Every chapter's settings at every scale, in one place.
+
+- ``smoke``: seconds per chapter; the test suite executes every chapter at this scale.
+- ``ci``: minutes per chapter on 2 CPU cores; what CI builds and publishes.
+- ``paper``: the paper's own settings (widths, steps, data sizes), for a GPU runner.
+
+A chapter's first code cell calls ``settings(chapter, scale)`` and displays the result,
+so the reader sees what ran. Every claim of a chapter must hold at every scale.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any, Iterator
+
+from ._checks import one_of
+
+SCALES = ("smoke", "ci", "paper")
+
+# Settings of chapter 1 (the warmup model, Sec. 2.1). The closed-form dynamics cost O(1)
+# per step whatever the width, so even the smoke scale runs the paper's widths.
+_WARMUP_COMMON = dict(
+    seed=0,
+    # Fig. 2: one shared init at width n; runs at c = η·λ0 in each phase.
+    fig2_width=1000,
+    fig2_cs=(0.5, 1.5, 2.5, 3.5, 4.1),
+    fig2_time=25.0,  # λ is read off at physical time t·η = 25 (Fig. 2c)
+    gd_check_steps=100,  # exact eqs. 6-7 against explicit GD on (u, v), float64
+    # Fig. S1: the two-dimensional slice; f0 and λ0 of the slice's starting point.
+    s1_width=500,
+    s1_f0=1.0,
+    s1_lam0=2.0,
+    s1_cs=(1.5, 3.0, 4.2),
+    s1_steps=60,
+    # Duration of the catapult versus width, at fixed c = η·λ0.
+    duration_c=2.5,
+    duration_steps=400,
+    # Fig. S12: steps to converge (L < tol) at c = 2 ± ε; App. E uses width 16,000.
+    critical_width=16_000,
+    critical_eps_range=(0.01, 0.2),
+    critical_tol=1e-6,
+    critical_steps=5_000,
+    critical_seeds=64,
+    convergence_tol=1e-6,
+)
+
+_CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
+    "01_warmup_model": {
+        "smoke": dict(
+            _WARMUP_COMMON,
+            sweep_points=64,
+            sweep_steps=1_000,
+            duration_widths=(1e2, 1e3, 1e4, 1e5),
+            duration_seeds=16,
+            critical_points=6,
+        ),
+        "ci": dict(
+            _WARMUP_COMMON,
+            sweep_points=256,
+            sweep_steps=2_000,
+            duration_widths=(1e2, 3e2, 1e3, 3e3, 1e4, 3e4, 1e5, 3e5, 1e6),
+            duration_seeds=64,
+            critical_points=12,
+        ),
+        "paper": dict(
+            _WARMUP_COMMON,
+            sweep_points=512,
+            sweep_steps=4_000,
+            duration_widths=(1e2, 3e2, 1e3, 3e3, 1e4, 3e4, 1e5, 3e5, 1e6, 3e6, 1e7),
+            duration_seeds=256,
+            critical_points=24,
+            critical_seeds=256,
+        ),
+    },
+}
+
+CHAPTERS = tuple(_CHAPTERS)
+
+
+class Settings(Mapping):
+    """A read-only mapping of a chapter's settings with attribute access and an HTML table."""
+
+    def __init__(self, chapter: str, scale: str, values: dict[str, Any]) -> None:
+        self._chapter, self._scale, self._values = chapter, scale, dict(values)
+
+    chapter = property(lambda self: self._chapter)
+    scale = property(lambda self: self._scale)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(
+                f"chapter {self._chapter!r} has no setting {key!r}; it has: {', '.join(self._values)}"
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        body = "\n".join(f"  {k} = {v!r}" for k, v in self._values.items())
+        return f"Settings of {self._chapter} at scale {self._scale!r}:\n{body}"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(repr(v))}</td></tr>"
+            for k, v in self._values.items()
+        )
+        return (
+            f'<details class="catapult-settings"><summary>Settings of this run: scale '
+            f"<code>{html.escape(self._scale)}</code> ({len(self._values)} values)</summary>"
+            f"<table><thead><tr><th>setting</th><th>value</th></tr></thead><tbody>{rows}</tbody></table></details>"
+        )
+
+
+def settings(chapter: str, scale: str, **overrides: Any) -> Settings:
+    """The settings of ``chapter`` at ``scale``; ``overrides`` replace existing keys only."""
+    one_of("chapter", chapter, CHAPTERS)
+    one_of("scale", scale, SCALES)
+    values = dict(_CHAPTERS[chapter][scale])
+    unknown = sorted(set(overrides) - set(values))
+    if unknown:
+        raise ValueError(f"unknown settings {unknown} for chapter {chapter!r}; valid ones: {', '.join(values)}")
+    values.update(overrides)
+    return Settings(chapter, scale, values)
