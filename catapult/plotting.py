@@ -58,7 +58,7 @@ def panels(ncols: int = 1, nrows: int = 1, **kwargs):
 def label_panels(axes: Iterable[plt.Axes], start: str = "a") -> None:
     """Write (a), (b), ... in the top left corner of each panel, as in the paper's figures."""
     for i, ax in enumerate(axes):
-        ax.set_title(f"({chr(ord(start) + i)})", loc="left", fontweight="bold")
+        ax.text(-0.02, 1.02, f"({chr(ord(start) + i)})", transform=ax.transAxes, ha="right", va="bottom", fontweight="bold")
 
 
 def shade_phases(

@@ -29,7 +29,7 @@ _WARMUP_COMMON = dict(
     gd_check_steps=100,  # exact eqs. 6-7 against explicit GD on (u, v), float64
     # Fig. S1: the two-dimensional slice; f0 and λ0 of the slice's starting point.
     s1_width=500,
-    s1_f0=1.0,
+    s1_f0=4.0,
     s1_lam0=2.0,
     s1_cs=(1.5, 3.0, 4.2),
     s1_steps=60,
@@ -51,8 +51,8 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             _WARMUP_COMMON,
             sweep_points=64,
             sweep_steps=1_000,
-            duration_widths=(1e2, 1e3, 1e4, 1e5),
-            duration_seeds=16,
+            duration_widths=(1e2, 1e3, 1e4, 1e5, 1e6),
+            duration_seeds=64,
             critical_points=6,
         ),
         "ci": dict(

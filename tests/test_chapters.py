@@ -1,0 +1,34 @@
+"""Every chapter of the book executes at the smoke scale, and every one of its claims holds."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from catapult import book
+from catapult.scales import CHAPTERS
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = book.toc_notebooks(ROOT)
+
+
+def test_the_toc_lists_chapters():
+    assert NOTEBOOKS, "no notebook chapters in _toc.yml"
+    assert {p.stem for p in NOTEBOOKS} <= set(CHAPTERS), "every chapter needs settings in catapult.scales"
+
+
+@pytest.mark.parametrize("rel", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_source_is_clean_and_parameterised(rel):
+    nb = json.loads((ROOT / rel).read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and not c.get("execution_count") for c in code), "commit notebooks without outputs"
+    tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1 and "scale" in "".join(tagged[0]["source"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rel", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chapter_executes_at_smoke_scale_and_its_claims_hold(rel, tmp_path):
+    result = book.execute_chapter(ROOT, rel, tmp_path, "smoke")
+    assert result.claims and all(c.holds for c in result.claims)
+    assert (tmp_path / "claims" / f"{rel.stem}.json").exists()

@@ -1,0 +1,84 @@
+"""The claim records: when they hold, how they are saved, and how the build finds them."""
+
+import json
+
+import nbformat
+import numpy as np
+import pytest
+
+from catapult import claims
+
+
+def test_within_and_relative():
+    assert claims.within("a", "s", "Sec. 1", predicted=2.0, measured=2.01, tolerance=0.02).holds
+    assert not claims.within("a", "s", "Sec. 1", predicted=2.0, measured=2.03, tolerance=0.02).holds
+    assert claims.within_relative("a", "s", "Sec. 1", predicted=10.0, measured=11.9, rtol=0.2).holds
+    assert not claims.within_relative("a", "s", "Sec. 1", predicted=10.0, measured=12.1, rtol=0.2).holds
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_measurements_never_hold(bad):
+    assert not claims.within("a", "s", "x", predicted=1.0, measured=bad, tolerance=1e9).holds
+    assert not claims.at_most("a", "s", "x", bound=1e9, measured=bad).holds
+    assert not claims.at_least("a", "s", "x", bound=-1e9, measured=bad).holds
+
+
+def test_bounds_and_fractions():
+    assert claims.at_most("a", "s", "x", bound=2.0, measured=2.0).holds
+    assert not claims.at_most("a", "s", "x", bound=2.0, measured=2.0001).holds
+    assert claims.at_least("a", "s", "x", bound=0.9, measured=0.95).holds
+    assert claims.fraction("a", "s", "x", passed=np.array([True, True])).holds
+    c = claims.fraction("a", "s", "x", passed=[True, False, True])
+    assert not c.holds and c.measured == "2/3"
+    assert not claims.fraction("a", "s", "x", passed=[]).holds
+
+
+def test_json_round_trip_has_the_required_keys(tmp_path):
+    cs = [
+        claims.within("eta_crit", "η_crit = 2/λ0", "Sec. 2.1", predicted=2.0, measured=np.float32(2.01), tolerance=0.02),
+        claims.fraction("all_diverge", "every run diverges", "Fig. 2", passed=[True, False]),
+    ]
+    path = claims.save(cs, tmp_path / "claims" / "ch.json")
+    data = json.loads(path.read_text())
+    assert [set(d) for d in data] == [set(claims.KEYS)] * 2
+    assert isinstance(data[0]["holds"], bool) and isinstance(data[0]["measured"], float)
+    assert claims.load(path) == cs
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_from_dict_rejects_incomplete_records():
+    with pytest.raises(ValueError, match="lacks the keys"):
+        claims.Claim.from_dict({"id": "x"})
+    with pytest.raises(ValueError, match="claim id"):
+        claims.Claim("bad id!", "s", "x", 1, 1, 0, True)
+
+
+def test_claims_are_found_in_an_executed_notebook():
+    c = claims.at_most("x", "s", "Sec. 1", bound=1.0, measured=0.5)
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("report()")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={"text/html": claims.table_html([c]), "text/plain": claims.table_text([c])},
+            metadata={claims.MIME: [c.to_dict()]},
+        )
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), cell]
+    assert claims.from_notebook(nb) == [c]
+    assert claims.from_notebook(nbformat.v4.new_notebook()) == []
+
+
+def test_table_escapes_and_marks():
+    c1 = claims.at_most("a", "x < <b>y</b>", "Sec. 1", bound=1.0, measured=0.5)
+    c2 = claims.at_most("b", "z", "Sec. 2", bound=1.0, measured=1.5)
+    html = claims.table_html([c1, c2])
+    assert "&lt;b&gt;" in html and "✓ holds" in html and "✗ fails" in html
+    assert "FAILS" in claims.table_text([c2])
+    assert claims.failures([c1, c2]) == [c2]
+
+
+def test_report_rejects_duplicate_ids():
+    c = claims.at_most("a", "s", "x", bound=1.0, measured=0.5)
+    with pytest.raises(ValueError, match="unique"):
+        claims.report([c, c])
