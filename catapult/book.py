@@ -5,7 +5,8 @@
 1. Each notebook chapter of ``_toc.yml`` is executed, in order, with papermill into
    ``<out>/executed/`` (a mirror of the book's sources; ``book/`` is never written).
 2. A chapter that raised stops the build, naming the chapter and the failing cell; so
-   does a chapter whose claims (see :mod:`catapult.claims`) do not all hold, naming them.
+   does a chapter whose claims (see :mod:`catapult.claims`) do not all hold, naming them,
+   and one that wrote to stderr (warnings or TensorFlow's log noise would show on its page).
 3. Each chapter's claims are written to ``<out>/claims/<notebook stem>.json``.
 4. ``jupyter-book build -W -n --keep-going`` builds the site from the executed copies
    into ``<out>/html``.
@@ -95,6 +96,19 @@ def _failing_cell(nb) -> tuple[int, str]:
     return -1, "    | (the failing cell could not be located)"
 
 
+def _stderr_outputs(nb) -> list[tuple[int, str]]:
+    """(position among source code cells, text) of every stderr stream output."""
+    found, position = [], 0
+    for cell in nb.cells:
+        if cell.cell_type != "code" or _PAPERMILL_TAGS & set(cell.metadata.get("tags", [])):
+            continue
+        position += 1
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                found.append((position, out.get("text", "").strip()))
+    return found
+
+
 def execute_chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int | None = None) -> ChapterResult:
     """Execute one chapter with papermill into ``out/executed/rel`` and check its claims."""
     import nbformat
@@ -136,6 +150,14 @@ def execute_chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int |
     nb = nbformat.read(str(dst), as_version=4)
     if nb.metadata.get("papermill", {}).get("exception"):
         raise BuildError(f"chapter {name}: papermill recorded an exception; see {dst}.")
+    noisy = _stderr_outputs(nb)
+    if noisy:
+        position, text = noisy[0]
+        raise BuildError(
+            f"chapter {name} wrote to stderr in code cell {position}, which would show on its page:\n"
+            f"    | {text[:600]}\nFix the warning, or silence it where it arises (e.g. redirect file "
+            f"descriptor 2 around a noisy import); see {dst}."
+        )
     found = claims_mod.from_notebook(nb)
     if not found:
         raise BuildError(

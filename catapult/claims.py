@@ -201,18 +201,18 @@ class _Text:
         return self.text
 
 
-def glue(name: str, value: Any, fmt: str = "{:.3g}") -> Any:
+def glue(name: str, value: Any, fmt: str = "{:.3g}") -> None:
     """Glue ``value`` formatted with ``fmt`` under ``name`` for ``{glue:text}`name` `` in the prose.
 
-    Outside a Jupyter Book build (e.g. in Colab without myst-nb) this only returns the text.
+    Returns nothing, so a cell ending in a glue call shows no output. Without myst-nb
+    (e.g. a bare Colab runtime) it does nothing.
     """
     text = fmt.format(value) if not isinstance(value, str) else value
     try:
         from myst_nb import glue as _glue
     except ImportError:  # pragma: no cover - only without myst-nb
-        return text
+        return
     _glue(name, _Text(text), display=False)
-    return text
 
 
 def report(claims: list[Claim]) -> list[Claim]:

@@ -90,6 +90,12 @@ def test_a_chapter_without_claims_fails(tmp_path):
         book.build("smoke", out=tmp_path / "out", root=root, site=False)
 
 
+def test_stderr_output_fails_the_build(tmp_path):
+    root = make_book(tmp_path, {"ch_noisy": chapter("import sys; sys.stderr.write('noise from a library')", "value = 0.5", CLAIM_CELL)})
+    with pytest.raises(book.BuildError, match="ch_noisy wrote to stderr in code cell 2(.|\n)*noise from a library"):
+        book.build("smoke", out=tmp_path / "out", root=root, site=False)
+
+
 def test_unknown_scale_and_chapter_exit_nonzero_listing_valid_ones(capsys):
     assert book.main(["build", "--scale", "huge", "--no-site"]) == 1
     assert "valid scales are: smoke, ci, paper" in capsys.readouterr().err
