@@ -55,6 +55,13 @@ def panels(ncols: int = 1, nrows: int = 1, **kwargs):
     return fig, axes.ravel() if axes.size > 1 else axes[0, 0]
 
 
+def mosaic(layout: list[list[str]]):
+    """A figure laid out by ``plt.subplot_mosaic`` with panels of the standard size; returns (fig, axes by name)."""
+    size = (PANEL_WIDTH * len(layout[0]), PANEL_HEIGHT * len(layout))
+    fig = plt.figure(figsize=size)
+    return fig, fig.subplot_mosaic(layout)
+
+
 def label_panels(axes: Iterable[plt.Axes], start: str = "a") -> None:
     """Write (a), (b), ... in the top left corner of each panel, as in the paper's figures."""
     for i, ax in enumerate(axes):
