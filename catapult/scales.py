@@ -45,6 +45,27 @@ _WARMUP_COMMON = dict(
     convergence_tol=1e-6,
 )
 
+# Settings of chapter 2 (the full model, Sec. 2.2 / App. D.1): m random-label samples in
+# d dimensions; GD on the model's invariants costs O(d²) per step at any width.
+_FULL_COMMON = dict(
+    seed=0,
+    width=4000,
+    input_dim=40,
+    samples=8,
+    gd_check_steps=100,
+    phase_cs=(1.0, 1.8, 2.5, 3.5, 4.6),
+    phase_steps=150,
+    sweep_c_range=(0.2, 5.0),
+    sweep_steps=1500,
+    lazy_max_c=1.5,
+    catapult_c_range=(2.2, 3.9),
+    convergence_tol=1e-6,
+    # λ0 of a ReLU network (NTK parameterization): finite width against the infinite-width NTK.
+    relu_depth=2,
+    relu_samples=32,
+    relu_input_dim=10,
+)
+
 _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "01_warmup_model": {
         "smoke": dict(
@@ -71,6 +92,32 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             duration_seeds=256,
             critical_points=24,
             critical_seeds=256,
+        ),
+    },
+    "02_full_model": {
+        "smoke": dict(
+            _FULL_COMMON,
+            sweep_points=25,
+            sweep_widths=(250, 1000, 4000),
+            sweep_seeds=2,
+            relu_widths=(64, 512, 2048),
+            relu_seeds=2,
+        ),
+        "ci": dict(
+            _FULL_COMMON,
+            sweep_points=49,
+            sweep_widths=(250, 1000, 4000, 16000, 64000),
+            sweep_seeds=4,
+            relu_widths=(64, 256, 1024, 4096),
+            relu_seeds=3,
+        ),
+        "paper": dict(
+            _FULL_COMMON,
+            sweep_points=193,
+            sweep_widths=(250, 1000, 4000, 16000, 64000, 256000),
+            sweep_seeds=16,
+            relu_widths=(64, 256, 1024, 4096, 16384),
+            relu_seeds=8,
         ),
     },
 }

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import fits
+from ._scan import scan_frozen
 from ._checks import positive_array, positive_float, positive_int
 
 #: Names of the phases a run can end in; ``classify`` returns indices into this tuple.
@@ -126,39 +127,12 @@ def gd_step(u: jax.Array, v: jax.Array, eta) -> tuple[jax.Array, jax.Array]:
     return u - eta * gu, v - eta * gv
 
 
-def _finite(*xs: jax.Array) -> jax.Array:
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in xs]))
-
-
-def _scan_frozen(step, state, observe, steps: int):
-    """Iterate ``step`` ``steps`` times, recording ``observe(state)``; freeze on non-finite.
-
-    Returns (records with shape [T+1, ...], diverged flag, first non-finite step or -1).
-    """
-    first = observe(state)
-
-    def body(carry, t):
-        state, dead, dead_at = carry
-        new = step(state)
-        obs_new = observe(new)
-        bad = dead | ~_finite(*jax.tree_util.tree_leaves(new), *obs_new)
-        state = jax.tree_util.tree_map(lambda a, b: jnp.where(bad, a, b), state, new)
-        dead_at = jnp.where(bad & ~dead, t + 1, dead_at)
-        rec = tuple(jnp.where(bad, jnp.nan, o) for o in obs_new)
-        return (state, bad, dead_at), rec
-
-    init = (state, jnp.array(False), jnp.array(-1, jnp.int32))
-    (_, dead, dead_at), recs = jax.lax.scan(body, init, jnp.arange(steps, dtype=jnp.int32))
-    recs = tuple(jnp.concatenate([o[None], r], axis=0) for o, r in zip(first, recs))
-    return recs, dead, dead_at
-
-
 def _run_exact(f0, lam0, eta, n, steps: int):
     def observe(s):
         f, lam = s
         return (f, lam, f**2)  # f² is observed so that an overflowing loss counts as divergence
 
-    (f, lam, _), dead, dead_at = _scan_frozen(
+    (f, lam, _), dead, dead_at, _ = scan_frozen(
         lambda s: exact_step(s[0], s[1], eta, n), (f0, lam0), observe, steps
     )
     return f, lam, dead, dead_at
@@ -204,7 +178,7 @@ def _run_gd(u0, v0, eta, steps: int):
         f = output(u, v)
         return (f, curvature(u, v), f**2, u, v)
 
-    (f, lam, _, u, v), dead, dead_at = _scan_frozen(
+    (f, lam, _, u, v), dead, dead_at, _ = scan_frozen(
         lambda s: gd_step(s[0], s[1], eta), (u0, v0), observe, steps
     )
     return f, lam, u, v, dead, dead_at
