@@ -119,6 +119,13 @@ def loss_from_error(err: jax.Array) -> jax.Array:
     return 0.5 * jnp.mean(err**2)
 
 
+def _error_terms(r: Reduced, data: Data, n) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(f, f̃ = f − y, ζ = Xᵀf̃/m) at the current invariants."""
+    f = output(r, data.X, n)
+    err = f - data.y
+    return f, err, data.X.T @ err / data.X.shape[0]
+
+
 def param_output(params: Params, X: jax.Array) -> jax.Array:
     u, v = params
     return (X @ u.T) @ v / jnp.sqrt(u.shape[0])
@@ -139,9 +146,8 @@ def reduced_step(r: Reduced, data: Data, eta, n) -> Reduced:
 
     A′ = A − a(ζcᵀ + cζᵀ) + a²B ζζᵀ,  B′ = B − 2a cᵀζ + a² ζᵀAζ,  c′ = c − a(A + B)ζ + a²(cᵀζ)ζ.
     """
-    X, y = data
     a = eta / jnp.sqrt(n)
-    zeta = X.T @ (output(r, X, n) - y) / X.shape[0]
+    _, _, zeta = _error_terms(r, data, n)
     Az = r.A @ zeta
     cz = r.c @ zeta
     A = r.A - a * (jnp.outer(zeta, r.c) + jnp.outer(r.c, zeta)) + a**2 * r.B * jnp.outer(zeta, zeta)
@@ -155,21 +161,15 @@ def reduced_step(r: Reduced, data: Data, eta, n) -> Reduced:
 
 def predicted_error(r: Reduced, data: Data, eta, n) -> jax.Array:
     """Eq. 10 (S3): f̃′_α = f̃_α − η Σ_β Θ_αβ f̃_β + (η²/(nm)) (fᵀf̃)(ζᵀx_α)."""
-    X, y = data
-    m = X.shape[0]
-    f = output(r, X, n)
-    err = f - y
-    zeta = X.T @ err / m
+    X, m = data.X, data.X.shape[0]
+    f, err, zeta = _error_terms(r, data, n)
     return err - eta * kernel(r, X, n) @ err + eta**2 / (n * m) * (f @ err) * (X @ zeta)
 
 
 def predicted_kernel(r: Reduced, data: Data, eta, n) -> jax.Array:
     """Eq. 11 (S4): Θ′ = Θ + (1/(nm))[((η²/n) ζᵀAζ − 2η fᵀf̃/m) XXᵀ − η(f (Xζ)ᵀ + (Xζ) fᵀ) + (η²/n) B (Xζ)(Xζ)ᵀ]."""
-    X, y = data
-    m = X.shape[0]
-    f = output(r, X, n)
-    err = f - y
-    zeta = X.T @ err / m
+    X, m = data.X, data.X.shape[0]
+    f, err, zeta = _error_terms(r, data, n)
     xz = X @ zeta
     scalar = eta**2 / n * zeta @ r.A @ zeta - 2 * eta * (f @ err) / m
     change = scalar * X @ X.T - eta * (jnp.outer(f, xz) + jnp.outer(xz, f)) + eta**2 / n * r.B * jnp.outer(xz, xz)
@@ -178,11 +178,8 @@ def predicted_kernel(r: Reduced, data: Data, eta, n) -> jax.Array:
 
 def predicted_projection(r: Reduced, data: Data, eta, n) -> jax.Array:
     """S5: f̃ᵀΘ′f̃ = f̃ᵀΘf̃ + (η‖ζ‖²/n)(η f̃ᵀΘf̃ − 4 fᵀf̃), with f̃ and ζ taken before the step."""
-    X, y = data
-    f = output(r, X, n)
-    err = f - y
-    zeta = X.T @ err / X.shape[0]
-    q = err @ kernel(r, X, n) @ err
+    f, err, zeta = _error_terms(r, data, n)
+    q = err @ kernel(r, data.X, n) @ err
     return q + eta * (zeta @ zeta) / n * (eta * q - 4 * f @ err)
 
 
