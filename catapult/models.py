@@ -36,3 +36,29 @@ def fully_connected(
         layers += [stax.Dense(width, W_std=w_std, b_std=b_std, parameterization=parameterization), stax.Relu()]
     layers.append(stax.Dense(outputs, W_std=w_std, b_std=b_std, parameterization=parameterization))
     return stax.serial(*layers)
+
+
+def lambda0_versus_width(
+    key, x, widths, depth: int, outputs: int = 1, seeds: int = 1, **kw
+) -> tuple[float, "np.ndarray"]:
+    """λ0 of ``fully_connected`` nets at each width and seed (matrix-free), and at infinite width.
+
+    Returns (λ0 from the infinite-width NTK, array (len(widths), seeds) of finite-width λ0),
+    both in the paper's normalization (see :mod:`catapult.ntk`); ``kw`` goes to the builder.
+    """
+    import jax
+    import numpy as np
+
+    from . import ntk
+
+    seeds = positive_int("seeds", seeds)
+    widths = [positive_int("width", w) for w in widths]
+    _, _, kernel_fn = fully_connected(max(widths), depth, outputs, **kw)
+    lam_inf = ntk.infinite_width_top_eigenvalue(kernel_fn, x, outputs)
+    lam = np.zeros((len(widths), seeds))
+    for i, width in enumerate(widths):
+        init_fn, apply_fn, _ = fully_connected(width, depth, outputs, **kw)
+        for s in range(seeds):
+            _, params = init_fn(jax.random.fold_in(key, 1000 * i + s), x.shape)
+            lam[i, s] = ntk.top_eigenvalue(apply_fn, params, x)
+    return lam_inf, lam
