@@ -120,6 +120,7 @@ def execute_chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int |
     name = rel.stem
     env_backup = dict(os.environ)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log noise, when a chapter imports it
+    os.environ.pop("MPLBACKEND", None)  # a non-inline backend (e.g. Agg) would leave the pages without figures
     start = time.perf_counter()
     try:
         pm.execute_notebook(

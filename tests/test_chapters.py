@@ -28,7 +28,11 @@ def test_notebook_source_is_clean_and_parameterised(rel):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("rel", NOTEBOOKS, ids=lambda p: p.stem)
-def test_chapter_executes_at_smoke_scale_and_its_claims_hold(rel, tmp_path):
+def test_chapter_executes_at_smoke_scale_and_its_claims_hold(rel, tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # the build must still give the kernel inline figures
     result = book.execute_chapter(ROOT, rel, tmp_path, "smoke")
     assert result.claims and all(c.holds for c in result.claims)
     assert (tmp_path / "claims" / f"{rel.stem}.json").exists()
+    executed = json.loads(result.executed.read_text(encoding="utf-8"))
+    figures = [o for c in executed["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert figures, "the executed chapter shows no figure"
