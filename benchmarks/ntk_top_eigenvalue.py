@@ -39,6 +39,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _timing import timed  # benchmarks/ is on sys.path when a benchmark runs as a script
+
 IMPLEMENTATIONS = {"jacobian_contraction": 1, "ntk_vector_products": 2, "structured_derivatives": 3}
 INPUT_DIM = 784
 OUTPUTS = 10
@@ -62,18 +64,6 @@ def _setup(args):
     return apply_fn, params, x, int(n_params)
 
 
-def _timed(fn, repeats: int):
-    start = time.perf_counter()
-    first = fn()
-    first_s = time.perf_counter() - start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return first, first_s, times
-
-
 def worker(args) -> dict:
     """Run one method (in a child process) and return its measurements."""
     import jax
@@ -86,7 +76,7 @@ def worker(args) -> dict:
     result = {"method": args.worker, "params": n_params, "rss_after_setup_mib": _rss_mib()}
 
     if args.worker == "lanczos":
-        top, first_s, times = _timed(lambda: ntk.top_eigenpair(apply_fn, params, x, tol=args.tol), args.repeats)
+        top, first_s, times = timed(lambda: ntk.top_eigenpair(apply_fn, params, x, tol=args.tol), args.repeats)
         result.update(
             samples=args.samples,
             value=top.value,
@@ -113,7 +103,7 @@ def worker(args) -> dict:
             split["eigvalsh_s"].append(time.perf_counter() - mid)
             return value, theta.shape
 
-        (value, shape), first_s, times = _timed(dense, args.repeats)
+        (value, shape), first_s, times = timed(dense, args.repeats)
         result.update(
             samples=args.dense_samples,
             value=value,

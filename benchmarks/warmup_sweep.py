@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import statistics
-import time
 from functools import partial
 
 import jax
@@ -26,6 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from catapult import warmup
+
+from _timing import timed  # benchmarks/ is on sys.path when a benchmark runs as a script
 
 
 @partial(jax.jit, static_argnames="steps")
@@ -38,18 +39,6 @@ def gd_run(u, v, eta, steps: int):
 
     _, losses = jax.lax.scan(body, (u, v), None, length=steps)
     return losses
-
-
-def timed(fn, repeats: int) -> tuple[float, list[float]]:
-    start = time.perf_counter()
-    fn()
-    first = time.perf_counter() - start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return first, times
 
 
 def main() -> None:
@@ -73,8 +62,8 @@ def main() -> None:
     def looped():
         return [gd_run(u, v, jnp.float32(eta), args.steps).block_until_ready() for eta in etas]
 
-    first_a, times_a = timed(vmapped, args.repeats)
-    first_b, times_b = timed(looped, args.repeats)
+    _, first_a, times_a = timed(vmapped, args.repeats)
+    _, first_b, times_b = timed(looped, args.repeats)
     med_a, med_b = statistics.median(times_a), statistics.median(times_b)
     result = {
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),

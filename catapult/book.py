@@ -81,13 +81,19 @@ def toc_notebooks(root: Path) -> list[Path]:
 _PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
 
 
-def _failing_cell(nb) -> tuple[int, str]:
-    """(1-based position among the source notebook's code cells, first lines) of the cell that raised."""
+def _source_code_cells(nb):
+    """(1-based position among the source notebook's code cells, cell), skipping papermill's own cells."""
     position = 0
     for cell in nb.cells:
         if cell.cell_type != "code" or _PAPERMILL_TAGS & set(cell.metadata.get("tags", [])):
             continue
         position += 1
+        yield position, cell
+
+
+def _failing_cell(nb) -> tuple[int, str]:
+    """(position among source code cells, first lines) of the cell that raised."""
+    for position, cell in _source_code_cells(nb):
         if any(out.get("output_type") == "error" for out in cell.get("outputs", [])):
             src = cell.source.strip().splitlines()
             head = "\n".join(f"    | {line}" for line in src[:6])
@@ -98,15 +104,12 @@ def _failing_cell(nb) -> tuple[int, str]:
 
 def _stderr_outputs(nb) -> list[tuple[int, str]]:
     """(position among source code cells, text) of every stderr stream output."""
-    found, position = [], 0
-    for cell in nb.cells:
-        if cell.cell_type != "code" or _PAPERMILL_TAGS & set(cell.metadata.get("tags", [])):
-            continue
-        position += 1
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream" and out.get("name") == "stderr":
-                found.append((position, out.get("text", "").strip()))
-    return found
+    return [
+        (position, out.get("text", "").strip())
+        for position, cell in _source_code_cells(nb)
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "stream" and out.get("name") == "stderr"
+    ]
 
 
 def execute_chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int | None = None) -> ChapterResult:
