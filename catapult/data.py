@@ -344,7 +344,8 @@ def _download(name: str, dest: Path) -> None:
             _fetch_verified(url, dest)
             return
         except (urllib.error.URLError, OSError, _Incomplete) as err:  # network: try the next mirror
-            failures.append(f"{url}: {getattr(err, 'reason', None) or err}")
+            why = f"HTTP {err.code} {err.reason}" if isinstance(err, urllib.error.HTTPError) else None
+            failures.append(f"{url}: {why or getattr(err, 'reason', None) or err}")
     raise DataError(
         f"could not download {dest.name} for {name} ({'; '.join(failures)}), and no local copy exists "
         f"(CATAPULT_DATA_DIR={os.environ.get('CATAPULT_DATA_DIR', '(unset)')}, cache {cache_dir()}). {_WHAT_TO_DO}"
@@ -459,6 +460,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Unpickles CIFAR-10's batch dicts: builtins and numpy arrays, nothing that runs code."""
 
     _ALLOWED = {
+        ("_codecs", "encode"),  # how protocol-2 pickles written by Python 3 store bytes
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy.core.multiarray", "scalar"),
