@@ -303,3 +303,57 @@ def infinite_width_top_eigenvalue(kernel_fn: Callable, x: jax.Array, k: int) -> 
 def eta_crit(lam0: float) -> float:
     """η_crit = 2/λ0: the largest stable learning rate of the linearized network (App. A)."""
     return 2.0 / positive_float("lambda0", lam0)
+
+
+# ------------------------------------------------------- jittable Lanczos
+
+
+def lanczos_top_eigenvalue(
+    apply_fn: ApplyFn, params: Any, x: jax.Array, *, iters: int = 20, key: jax.Array | None = None
+) -> jax.Array:
+    """λ_max(Θ) by ``iters`` Lanczos steps written in jax: jittable and vmappable.
+
+    The traceable twin of ``top_eigenvalue`` for use inside ``jit``/``scan``/``vmap``
+    (the training loop of :mod:`catapult.train`): a fixed number of NTK-vector products
+    (``ntk_vp``), full reorthogonalisation against the stored basis (twice), in the dtype
+    of the network's output, and the top eigenvalue of the ``iters`` × ``iters``
+    tridiagonal matrix. When the Krylov space is exhausted (β ≈ 0) the iteration restarts
+    from a random vector orthogonal to the basis with β = 0, so the tridiagonal matrix
+    splits into blocks whose eigenvalues are still Ritz values of Θ (never above λ_max).
+    Returns a scalar array; no input validation (it runs on traced values).
+    """
+    out = jax.eval_shape(apply_fn, params, x)
+    size = out.size
+    iters = min(int(iters), size)
+    dtype = out.dtype
+    key = jax.random.PRNGKey(0) if key is None else key
+
+    def matvec(v):
+        return jnp.ravel(ntk_vp(apply_fn, params, x, jnp.reshape(v, out.shape)))
+
+    def orthonormal_random(basis, j):
+        r = jax.random.normal(jax.random.fold_in(key, j), (size,)).astype(dtype)
+        for _ in range(2):
+            r = r - basis.T @ (basis @ r)
+        return r / jnp.maximum(jnp.linalg.norm(r), jnp.finfo(dtype).tiny)
+
+    basis = jnp.zeros((iters, size), dtype)
+    q0 = orthonormal_random(basis, iters)
+
+    def body(j, carry):
+        basis, q, alphas, betas = carry
+        basis = basis.at[j].set(q)
+        w = matvec(q)
+        alpha = jnp.vdot(q, w)
+        for _ in range(2):  # rows beyond j are zero, so this projects on q_0..q_j only
+            w = w - basis.T @ (basis @ w)
+        beta = jnp.linalg.norm(w)
+        scale = jnp.maximum(jnp.abs(alpha), jnp.max(jnp.abs(alphas)))
+        exhausted = beta <= 1e3 * jnp.finfo(dtype).eps * jnp.maximum(scale, jnp.finfo(dtype).tiny)
+        q_next = jnp.where(exhausted, orthonormal_random(basis, j), w / jnp.where(exhausted, 1.0, beta))
+        return basis, q_next, alphas.at[j].set(alpha), betas.at[j].set(jnp.where(exhausted, 0.0, beta))
+
+    init = (basis, q0, jnp.zeros((iters,), dtype), jnp.zeros((iters,), dtype))
+    _, _, alphas, betas = jax.lax.fori_loop(0, iters, body, init)
+    tri = jnp.diag(alphas) + jnp.diag(betas[:-1], 1) + jnp.diag(betas[:-1], -1)
+    return jnp.linalg.eigvalsh(tri)[-1]

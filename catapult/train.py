@@ -1,0 +1,400 @@
+"""Learning-rate sweeps of plain SGD on any network, as one compiled program (Sec. 3, App. A).
+
+``sweep(apply_fn, params, x, y, etas, steps)`` trains one shared initialization ``params``
+at every learning rate of ``etas``: a ``lax.scan`` over steps, ``vmap``-ped over the
+learning-rate axis, under one ``jit``. With several devices the learning-rate axis is
+split across them (``jax.sharding``), so the same call runs on one CPU or eight GPUs.
+
+- Optimizer: SGD without momentum (``optax.sgd``), optional weight decay added to the
+  gradient (``optax.add_decayed_weights``: L2 regularisation (wd/2)‖θ‖²).
+- Loss: MSE in the paper's normalization, L = (1/(2·m·k)) Σ_α Σ_i (f_i(x_α) − y_αi)² over
+  a batch of m samples and k outputs, consistent with :mod:`catapult.ntk`'s Θ = JJᵀ/(m·k),
+  so η_crit = 2/λ0.
+- Batches: ``batch_size=None`` is full-batch gradient descent. Otherwise each epoch is a
+  permutation of the training set drawn from ``seed`` (``batch_indices``), cut into
+  ``n // batch_size`` batches (the remainder is dropped); the order is shared by every
+  learning rate, so runs differ only in η.
+- Recorded loss: ``loss[:, r]`` is the loss of θ_t on the batch used at step t (t =
+  ``loss_steps[r]``), computed for free with the gradient; for full-batch GD it is the
+  training loss. At t = T it is θ_T on the next batch in order. The full training and
+  test sets are evaluated once, at the end.
+- Divergence is a result: the first non-finite (or above ``loss_cap``) loss or parameter
+  freezes a run at its last finite state; its later records are NaN and it is marked
+  ``divergent`` with ``diverged_at`` = the first step whose loss is not finite. Nothing raises.
+- Curvature (App. A: top NTK eigenvalue, matrix-free, on a fixed batch of a few hundred
+  samples), by ``Curvature(x, every=..., times=...)``, two schedules:
+
+  * ``every``: λ_t at the common steps t = 0, every, 2·every, … (≤ T) for every learning
+    rate, evaluated inside the scan under a ``lax.cond`` whose predicate depends on t
+    only (so ``vmap`` keeps it a branch, not a select). Run ``lam``; physical time of
+    entry (i, r) is ``lam_steps[r] · etas[i]``. Use it for λ_t versus t·η curves.
+  * ``times``: λ at the exact physical times τ_j, i.e. at step round(τ_j/η_i) of each
+    learning rate, which differ between learning rates. The parameters at those steps
+    are kept (a copy per τ_j and η, so keep ``times`` short), and λ is computed after the
+    scan. Run ``lam_at``; NaN where the step exceeds T or the run diverged by then.
+    Use it for "λ at t·η = 250 versus η" (Fig. 3c,f).
+
+  Both use :func:`catapult.ntk.lanczos_top_eigenvalue` (``iters`` Lanczos steps).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Callable, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import ntk
+from ._checks import positive_array, positive_int
+
+ApplyFn = Callable[[Any, jax.Array], jax.Array]
+
+
+class Curvature(NamedTuple):
+    """Where and how to measure λ_max(Θ) during a sweep (see the module docstring).
+
+    x: the fixed batch of inputs (a few hundred samples, App. A); every: λ every that many
+    steps (None: never); times: physical times t·η at which λ is measured exactly per η;
+    iters: Lanczos steps per measurement.
+    """
+
+    x: Any
+    every: int | None = None
+    times: Sequence[float] = ()
+    iters: int = 20
+
+
+class Run(NamedTuple):
+    """The result of ``sweep``; arrays over learning rates have a leading axis of len(etas)."""
+
+    etas: np.ndarray  # (n,)
+    loss_steps: np.ndarray  # (R,) steps t of the loss records
+    loss: np.ndarray  # (n, R) loss of θ_t on the batch of step t (NaN once divergent)
+    divergent: np.ndarray  # (n,) bool
+    diverged_at: np.ndarray  # (n,) first step with a non-finite loss, -1 if none
+    lam_steps: np.ndarray  # (E,) steps of the common curvature schedule
+    lam: np.ndarray  # (n, E) λ_max(Θ) at those steps
+    lam_times: np.ndarray  # (J,) physical times of the exact schedule
+    lam_at: np.ndarray  # (n, J) λ_max(Θ) at step round(τ_j/η_i)
+    train_loss: np.ndarray  # (n,) on the whole training set at the end (NaN if divergent)
+    train_accuracy: np.ndarray  # (n,)
+    test_loss: np.ndarray  # (n,) NaN without a test set
+    test_accuracy: np.ndarray  # (n,)
+    params: Any  # final parameters stacked over etas (numpy leaves), None if not kept
+    batch_size: int | None
+    seed: int
+
+    @property
+    def steps(self) -> int:
+        return int(self.loss_steps[-1])
+
+    def physical_time(self) -> np.ndarray:
+        """(n, R) physical time t·η of every loss record."""
+        return self.etas[:, None] * self.loss_steps[None, :]
+
+
+# ------------------------------------------------------------------ pieces
+
+
+def mse(f: jax.Array, y: jax.Array) -> jax.Array:
+    """L = (1/(2·m·k)) Σ (f − y)²: the paper's MSE (App. A), η_crit = 2/λ0."""
+    return 0.5 * jnp.mean((f - jnp.reshape(y, f.shape)) ** 2)
+
+
+def accuracy(f: jax.Array, y: jax.Array) -> jax.Array:
+    """Fraction of samples whose arg-max output is the arg-max label (sign for one output)."""
+    if f.ndim == 1 or f.shape[-1] == 1:
+        return jnp.mean(jnp.sign(jnp.ravel(f)) == jnp.sign(jnp.ravel(y)))
+    return jnp.mean(jnp.argmax(f, -1) == jnp.argmax(y, -1))
+
+
+def batch_indices(n: int, batch_size: int | None, steps: int, seed: int = 0) -> np.ndarray:
+    """Sample indices of the batch of each step t = 0..steps, shape (steps + 1, batch_size).
+
+    Epoch e is ``np.random.default_rng([seed, e]).permutation(n)`` cut into n // batch_size
+    batches (remainder dropped). ``batch_size=None`` (full batch): every row is 0..n−1.
+    """
+    n, steps = positive_int("n", n), int(steps)
+    if batch_size is None:
+        return np.broadcast_to(np.arange(n, dtype=np.int32), (steps + 1, n))
+    batch_size = positive_int("batch_size", batch_size)
+    if batch_size > n:
+        raise ValueError(f"batch_size = {batch_size} exceeds the {n} training samples; pass at most {n} or None.")
+    per_epoch = n // batch_size
+    epochs = math.ceil((steps + 1) / per_epoch)
+    rows = [
+        np.random.default_rng([seed, e]).permutation(n)[: per_epoch * batch_size].reshape(per_epoch, batch_size)
+        for e in range(epochs)
+    ]
+    return np.concatenate(rows)[: steps + 1].astype(np.int32)
+
+
+def _finite_tree(tree) -> jax.Array:
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(tree)]))
+
+
+def _where_tree(cond, a, b):
+    return jax.tree_util.tree_map(lambda u, v: jnp.where(cond, u, v), a, b)
+
+
+def _evaluate(apply_fn, params, x, y, chunk):
+    """(loss, accuracy) on all of (x, y), computed in chunks of ``chunk`` samples."""
+    n = x.shape[0]
+    pad = (-n) % chunk
+    xp = jnp.concatenate([x, jnp.zeros((pad,) + x.shape[1:], x.dtype)]) if pad else x
+    outs = jax.lax.map(lambda xb: apply_fn(params, xb), xp.reshape((-1, chunk) + x.shape[1:]))
+    f = outs.reshape((-1,) + outs.shape[2:])[:n]
+    return mse(f, y), accuracy(f, y)
+
+
+# --------------------------------------------------------------- the program
+
+
+@functools.lru_cache(maxsize=32)
+def _program(
+    apply_fn: ApplyFn,
+    steps: int,
+    eig_iters: int,
+    has_every: bool,
+    n_times: int,
+    has_test: bool,
+    eval_chunk: int,
+    keep_params: bool,
+    loss_cap: float,
+    weight_decay: float,
+    mesh,
+):
+    """The jitted sweep for one configuration (cached, so repeated sweeps reuse the compile)."""
+    import optax
+
+    def one_eta(eta, params, x, y, idx, eig_now, eig_x, time_steps, x_test, y_test):
+        opt = optax.chain(optax.add_decayed_weights(weight_decay), optax.sgd(eta)) if weight_decay else optax.sgd(eta)
+        opt_state = opt.init(params)
+        lam_fn = lambda p: ntk.lanczos_top_eigenvalue(apply_fn, p, eig_x, iters=eig_iters)  # noqa: E731
+        loss_grad = jax.value_and_grad(lambda p, xb, yb: mse(apply_fn(p, xb), yb))
+        snaps = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (n_times,) + a.shape), params)
+
+        def body(carry, xs):
+            params, opt_state, snaps, dead, dead_at = carry
+            t, batch, eig_t = xs
+            if n_times:  # keep θ_t where t is the step of a physical time τ_j (per-η steps)
+                hit = time_steps == t
+                snaps = jax.tree_util.tree_map(
+                    lambda s, p: jnp.where(hit.reshape((-1,) + (1,) * p.ndim), p[None], s), snaps, params
+                )
+            loss, grads = loss_grad(params, x[batch], y[batch])
+            if has_every:
+                lam = jax.lax.cond(eig_t, lam_fn, lambda p: jnp.array(jnp.nan, loss.dtype), params)
+            else:
+                lam = jnp.array(jnp.nan, loss.dtype)
+            updates, new_opt_state = opt.update(grads, opt_state, params)
+            new = optax.apply_updates(params, updates)
+            bad_now = ~jnp.isfinite(loss) | (loss > loss_cap)
+            bad_next = ~_finite_tree(new)
+            rec_dead = dead | bad_now
+            new_dead = rec_dead | bad_next
+            dead_at = jnp.where(rec_dead & ~dead, t, jnp.where(new_dead & ~dead, t + 1, dead_at))
+            params = _where_tree(new_dead, params, new)
+            opt_state = _where_tree(new_dead, opt_state, new_opt_state)
+            rec = (jnp.where(rec_dead, jnp.nan, loss), jnp.where(rec_dead, jnp.nan, lam))
+            return (params, opt_state, snaps, new_dead, dead_at), rec
+
+        carry = (params, opt_state, snaps, jnp.array(False), jnp.array(-1, jnp.int32))
+        ts = jnp.arange(steps, dtype=jnp.int32)
+        (params, _, snaps, dead, dead_at), (losses, lams) = jax.lax.scan(
+            body, carry, (ts, idx[:steps], eig_now[:steps])
+        )
+        # the final state, t = T
+        last = mse(apply_fn(params, x[idx[steps]]), y[idx[steps]])
+        last_bad = dead | ~jnp.isfinite(last) | (last > loss_cap)
+        dead_at = jnp.where(last_bad & ~dead, steps, dead_at)
+        dead = last_bad
+        losses = jnp.concatenate([losses, jnp.where(dead, jnp.nan, last)[None]])
+        lam_last = lam_fn(params) if has_every else jnp.array(jnp.nan, last.dtype)
+        lams = jnp.concatenate([lams, jnp.where(eig_now[steps] & ~dead, lam_last, jnp.nan)[None]])
+        if n_times:
+            hit = time_steps == steps
+            snaps = jax.tree_util.tree_map(
+                lambda s, p: jnp.where(hit.reshape((-1,) + (1,) * p.ndim), p[None], s), snaps, params
+            )
+            lam_at = jax.lax.map(lam_fn, snaps)
+            alive = (dead_at < 0) | (time_steps < dead_at)
+            lam_at = jnp.where(alive & (time_steps <= steps), lam_at, jnp.nan)
+        else:
+            lam_at = jnp.zeros((0,), last.dtype)
+        nan = jnp.array(jnp.nan, last.dtype)
+        tr_loss, tr_acc = _evaluate(apply_fn, params, x, y, eval_chunk)
+        if has_test:
+            te_loss, te_acc = _evaluate(apply_fn, params, x_test, y_test, eval_chunk)
+        else:
+            te_loss = te_acc = nan
+        evals = tuple(jnp.where(dead, nan, v) for v in (tr_loss, tr_acc, te_loss, te_acc))
+        out = dict(loss=losses, lam=lams, lam_at=lam_at, dead=dead, dead_at=dead_at, evals=evals)
+        if keep_params:
+            out["params"] = params
+        return out
+
+    batched = jax.vmap(one_eta, in_axes=(0, None, None, None, None, None, None, 0, None, None))
+
+    def run(etas, *args):
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        etas = jax.lax.with_sharding_constraint(etas, NamedSharding(mesh, PartitionSpec("eta")))
+        time_steps = jax.lax.with_sharding_constraint(args[6], NamedSharding(mesh, PartitionSpec("eta")))
+        out = batched(etas, *args[:6], time_steps, *args[7:])
+        return jax.lax.with_sharding_constraint(out, NamedSharding(mesh, PartitionSpec("eta")))
+
+    return jax.jit(run)
+
+
+def sweep(
+    apply_fn: ApplyFn,
+    params: Any,
+    x: Any,
+    y: Any,
+    etas: Any,
+    steps: int,
+    *,
+    batch_size: int | None = None,
+    seed: int = 0,
+    x_test: Any = None,
+    y_test: Any = None,
+    record_every: int = 1,
+    eig: Curvature | None = None,
+    weight_decay: float = 0.0,
+    loss_cap: float | None = None,
+    keep_params: bool = False,
+    eval_chunk: int = 1024,
+    devices: Sequence[Any] | None = None,
+) -> Run:
+    """Train the shared initialization ``params`` with SGD at every learning rate in ``etas``.
+
+    One jitted program: ``vmap`` over learning rates of a ``lax.scan`` over ``steps``
+    steps; with several ``devices`` (default ``jax.devices()``) the learning-rate axis is
+    padded to a multiple of their number and split across them. ``x``: (N, ...) inputs,
+    ``y``: (N, k) or (N,) targets; ``record_every`` thins the loss record (every step is
+    computed anyway); ``loss_cap``: a loss above it counts as divergence (default: only
+    non-finite values do); ``keep_params``: return the final parameters (stacked over
+    etas). See the module docstring for batches, records, divergence and curvature.
+    """
+    etas = positive_array("etas", etas)
+    if etas.ndim != 1:
+        raise ValueError(f"etas must be a 1-D array of learning rates, got shape {etas.shape}.")
+    steps = positive_int("steps", steps)
+    record_every = positive_int("record_every", record_every)
+    eval_chunk = positive_int("eval_chunk", eval_chunk)
+    seed = int(seed)
+    if not (isinstance(weight_decay, (int, float)) and math.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}.")
+    cap = math.inf if loss_cap is None else float(positive_array("loss_cap", loss_cap)[0])
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise ValueError(f"x must be (N, ...) samples with N >= 1, got shape {x.shape}.")
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"x and y must have the same number of samples, got {x.shape[0]} and {y.shape[0]}.")
+    out = jax.eval_shape(apply_fn, params, x[:1])
+    if out.size != np.prod(y.shape[1:], dtype=int):
+        raise ValueError(f"apply_fn gives {out.shape[1:]} outputs per sample but y has {y.shape[1:]}.")
+    has_test = x_test is not None
+    if has_test != (y_test is not None):
+        raise ValueError("pass both x_test and y_test, or neither.")
+    if has_test:
+        x_test, y_test = jnp.asarray(x_test), jnp.asarray(y_test)
+        if x_test.shape[0] != y_test.shape[0] or x_test.shape[1:] != x.shape[1:]:
+            raise ValueError(f"x_test {x_test.shape} and y_test {y_test.shape} do not match x {x.shape}, y {y.shape}.")
+    else:
+        x_test, y_test = x[:1], y[:1]
+    idx = jnp.asarray(batch_indices(x.shape[0], batch_size, steps, seed))
+
+    # curvature schedules
+    eig = Curvature(x[:1], None, (), 1) if eig is None else eig
+    eig_iters = positive_int("eig.iters", eig.iters)
+    has_every = eig.every is not None
+    every = positive_int("eig.every", eig.every) if has_every else steps + 1
+    lam_steps = np.arange(0, steps + 1, every)
+    eig_now = jnp.asarray(np.isin(np.arange(steps + 1), lam_steps) & has_every)
+    times = np.asarray(eig.times, dtype=float).ravel()
+    if times.size:
+        times = positive_array("eig.times", times)
+    time_steps = np.rint(times[None, :] / etas[:, None]).astype(np.int64)
+    time_steps = np.minimum(time_steps, steps + 1).astype(np.int32)  # steps + 1: beyond the run
+    eig_x = jnp.asarray(eig.x)
+    if has_every or times.size:
+        if eig_x.ndim != x.ndim or eig_x.shape[1:] != x.shape[1:] or eig_x.shape[0] == 0:
+            raise ValueError(f"eig.x must be a batch of inputs shaped like x {x.shape[1:]}, got {eig_x.shape}.")
+
+    # devices: pad the eta axis to a multiple of their number
+    devices = list(jax.devices() if devices is None else devices)
+    if not devices:
+        raise ValueError("devices is empty; pass None (all devices) or a list of jax devices.")
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    mesh = Mesh(np.array(devices), ("eta",))
+    n = etas.size
+    pad = (-n) % len(devices)
+    etas_p = np.concatenate([etas, np.repeat(etas[-1:], pad)])
+    ts_p = np.concatenate([time_steps, np.repeat(time_steps[-1:], pad, axis=0)])
+    sharded = NamedSharding(mesh, PartitionSpec("eta"))
+    replicated = NamedSharding(mesh, PartitionSpec())
+    dtype = jax.tree_util.tree_leaves(params)[0].dtype
+    put = lambda a: jax.device_put(a, replicated)  # noqa: E731
+    args = (
+        jax.device_put(jnp.asarray(etas_p, dtype), sharded),
+        put(params),
+        put(x),
+        put(y),
+        put(idx),
+        put(eig_now),
+        put(eig_x),
+        jax.device_put(jnp.asarray(ts_p), sharded),
+        put(x_test),
+        put(y_test),
+    )
+    program = _program(
+        apply_fn,
+        steps,
+        eig_iters,
+        has_every,
+        int(times.size),
+        has_test,
+        min(eval_chunk, max(x.shape[0], x_test.shape[0])),
+        bool(keep_params),
+        cap,
+        float(weight_decay),
+        mesh,
+    )
+    res = jax.device_get(program(*args))
+    cut = lambda a: np.asarray(a)[:n]  # noqa: E731
+    loss = cut(res["loss"])
+    rec = np.arange(0, steps + 1, record_every)
+    if rec[-1] != steps:
+        rec = np.append(rec, steps)
+    tr_loss, tr_acc, te_loss, te_acc = (cut(v) for v in res["evals"])
+    nan = np.full(n, np.nan)
+    return Run(
+        etas=etas,
+        loss_steps=rec,
+        loss=loss[:, rec],
+        divergent=cut(res["dead"]).astype(bool),
+        diverged_at=cut(res["dead_at"]).astype(np.int64),
+        lam_steps=lam_steps if has_every else np.zeros(0, np.int64),
+        lam=cut(res["lam"])[:, lam_steps] if has_every else np.zeros((n, 0)),
+        lam_times=times,
+        lam_at=cut(res["lam_at"]) if times.size else np.zeros((n, 0)),
+        train_loss=tr_loss,
+        train_accuracy=tr_acc,
+        test_loss=te_loss if has_test else nan,
+        test_accuracy=te_acc if has_test else nan,
+        params=jax.tree_util.tree_map(cut, res["params"]) if keep_params else None,
+        batch_size=batch_size,
+        seed=seed,
+    )
+
+
+def max_trainable(run: Run) -> float:
+    """The largest learning rate of the sweep whose run did not diverge (NaN if none)."""
+    ok = ~run.divergent
+    return float(run.etas[ok].max()) if ok.any() else math.nan

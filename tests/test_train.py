@@ -1,0 +1,186 @@
+"""The SGD learning-rate sweep: closed forms, stability boundary, divergence, batches, devices."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from catapult import models, ntk, train
+
+
+def linear_problem(m=48, d=10, k=2, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(m, d)).astype(np.float32)
+    y = rng.normal(size=(m, k)).astype(np.float32)
+    params = {"w": jnp.asarray(0.3 * rng.normal(size=(d, k)), jnp.float32)}
+    return (lambda p, xs: xs @ p["w"]), params, x, y
+
+
+def test_full_batch_gd_on_a_linear_model_matches_the_closed_form():
+    apply_fn, params, x, y = linear_problem()
+    m, k = y.shape
+    x64, y64 = x.astype(np.float64), y.astype(np.float64)
+    gram = x64 @ x64.T / (m * k)  # Θ for one output; the k outputs decouple
+    s, u = np.linalg.eigh(gram)
+    e0 = x64 @ np.asarray(params["w"], np.float64) - y64
+    etas = np.array([0.3, 1.0, 1.7]) / s[-1]
+    steps = 60
+    run = train.sweep(apply_fn, params, x, y, etas, steps)
+    for i, eta in enumerate(etas):
+        t = np.arange(steps + 1)[:, None]
+        coeff = u.T @ e0  # (m, k) in the eigenbasis
+        e_t = np.einsum("ai,ti,ik->tak", u, (1 - eta * s)[None, :] ** t, coeff)
+        closed = 0.5 * np.mean(e_t**2, axis=(1, 2))
+        np.testing.assert_allclose(run.loss[i], closed, rtol=2e-4, atol=1e-6)
+    assert not run.divergent.any() and np.all(run.diverged_at == -1)
+
+
+def test_linear_model_converges_below_and_diverges_above_eta_crit():
+    """physics.md §5 item 10: η = 0.99 η_crit converges, 1.01 η_crit diverges."""
+    apply_fn, params, x, y = linear_problem()
+    lam0 = ntk.dense_top_eigenvalue(apply_fn, params, x)
+    ec = ntk.eta_crit(lam0)
+    run = train.sweep(apply_fn, params, x, y, [0.99 * ec, 1.01 * ec], 6000)
+    assert np.isfinite(run.loss[0]).all() and run.loss[0, -1] < run.loss[0, 0]
+    assert not run.divergent[0]
+    assert run.divergent[1] and run.diverged_at[1] > 0
+    assert np.isnan(run.loss[1, -1]) and np.isnan(run.train_loss[1])
+    # λ of a linear model never changes
+    run = train.sweep(apply_fn, params, x, y, [0.5 * ec], 20, eig=train.Curvature(x, every=5, times=(1.0,)))
+    np.testing.assert_allclose(run.lam, lam0, rtol=1e-4)
+    np.testing.assert_allclose(run.lam_at, lam0, rtol=1e-4)
+
+
+def test_divergence_is_recorded_without_raising_and_frozen():
+    apply_fn, params, x, y = linear_problem()
+    lam0 = ntk.dense_top_eigenvalue(apply_fn, params, x)
+    run = train.sweep(apply_fn, params, x, y, [1.0 / lam0, 50.0 / lam0], 400, keep_params=True, loss_cap=1e8)
+    assert list(run.divergent) == [False, True]
+    at = run.diverged_at[1]
+    assert 0 < at < 400
+    assert np.isfinite(run.loss[1, :at]).all() and np.isnan(run.loss[1, at:]).all()
+    assert np.isfinite(run.params["w"]).all()  # frozen at the last finite state
+    # without a cap, a float32 overflow is caught the same way
+    run = train.sweep(apply_fn, params, x, y, [50.0 / lam0], 400)
+    assert run.divergent[0] and np.isnan(run.loss[0, -1])
+
+
+def test_sweep_is_deterministic_and_equals_one_eta_at_a_time():
+    init_fn, apply_fn, _ = models.fully_connected(32, 2, 3)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(40, 6)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
+    _, params = init_fn(jax.random.PRNGKey(0), x.shape)
+    etas = np.array([0.2, 1.0, 3.0])
+    kw = dict(batch_size=8, seed=3, eig=train.Curvature(x[:16], every=10, times=(2.0,)), x_test=x[:8], y_test=y[:8])
+    a = train.sweep(apply_fn, params, x, y, etas, 30, **kw)
+    b = train.sweep(apply_fn, params, x, y, etas, 30, **kw)
+    for field in ("loss", "lam", "lam_at", "train_accuracy", "test_loss"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    for i, eta in enumerate(etas):
+        one = train.sweep(apply_fn, params, x, y, [eta], 30, **kw)
+        np.testing.assert_allclose(one.loss[0], a.loss[i], rtol=1e-5)
+        np.testing.assert_allclose(one.lam[0], a.lam[i], rtol=1e-4)
+        np.testing.assert_allclose(one.lam_at[0], a.lam_at[i], rtol=1e-4)
+
+
+def test_batch_order_is_fixed_per_seed():
+    a = train.batch_indices(20, 6, 10, seed=0)
+    assert a.shape == (11, 6)
+    np.testing.assert_array_equal(a, train.batch_indices(20, 6, 10, seed=0))
+    assert not np.array_equal(a, train.batch_indices(20, 6, 10, seed=1))
+    # an epoch (3 batches of 6 of 20 samples) draws each sample at most once
+    for e in range(3):
+        epoch = a[3 * e : 3 * e + 3].ravel()
+        assert len(set(epoch.tolist())) == 18
+    full = train.batch_indices(5, None, 3)
+    assert full.shape == (4, 5) and (full == np.arange(5)).all()
+    # the batch order is shared by every learning rate and a seed changes it
+    apply_fn, params, x, y = linear_problem()
+    r0 = train.sweep(apply_fn, params, x, y, [0.1], 10, batch_size=8, seed=0)
+    r1 = train.sweep(apply_fn, params, x, y, [0.1], 10, batch_size=8, seed=1)
+    assert r0.loss[0, 0] != r1.loss[0, 0]
+
+
+def test_curvature_record_follows_a_relu_network_and_lanczos_is_accurate():
+    init_fn, apply_fn, _ = models.fully_connected(64, 2, 3)
+    x = jax.random.normal(jax.random.PRNGKey(0), (30, 8))
+    _, params = init_fn(jax.random.PRNGKey(1), x.shape)
+    ref = ntk.dense_top_eigenvalue(apply_fn, params, x)
+    lz = float(jax.jit(lambda p: ntk.lanczos_top_eigenvalue(apply_fn, p, x, iters=25))(params))
+    assert abs(lz - ref) / ref < 1e-4
+    # an exhausted Krylov space (rank 2 kernel, 2 samples): still the top eigenvalue
+    lz2 = float(ntk.lanczos_top_eigenvalue(apply_fn, params, jnp.stack([x[0], x[0]]), iters=6))
+    ref2 = ntk.dense_top_eigenvalue(apply_fn, params, jnp.stack([x[0], x[0]]))
+    assert abs(lz2 - ref2) / ref2 < 1e-4
+    y = jnp.zeros((30, 3))
+    run = train.sweep(apply_fn, params, x, y, [0.5 / ref], 12, eig=train.Curvature(x, every=4, times=(0.0 + 6 * 0.5 / ref,)))
+    assert run.lam_steps.tolist() == [0, 4, 8, 12]
+    assert abs(run.lam[0, 0] - ref) / ref < 1e-4
+    # λ at physical time 6η is measured at step 6, between the records at steps 4 and 8
+    assert min(run.lam[0, 1], run.lam[0, 2]) - 1e-3 <= run.lam_at[0, 0] <= max(run.lam[0, 1], run.lam[0, 2]) + 1e-3
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(etas=[]),
+        dict(etas=[0.1, -1.0]),
+        dict(etas=[[0.1]]),
+        dict(steps=0),
+        dict(batch_size=1000),
+        dict(record_every=0),
+        dict(weight_decay=-1.0),
+        dict(x_test=np.zeros((3, 10), np.float32)),
+        dict(y=np.zeros((5, 2), np.float32)),
+        dict(y=np.zeros((48, 3), np.float32)),
+        dict(eig=train.Curvature(np.zeros((4, 7), np.float32), every=2)),
+        dict(eig=train.Curvature(np.zeros((4, 10), np.float32), every=0)),
+        dict(eig=train.Curvature(np.zeros((4, 10), np.float32), times=(-1.0,))),
+    ],
+)
+def test_bad_input_raises_value_error(bad):
+    apply_fn, params, x, y = linear_problem()
+    args = dict(apply_fn=apply_fn, params=params, x=x, y=y, etas=[0.1], steps=5) | bad
+    with pytest.raises(ValueError):
+        train.sweep(**args)
+
+
+MULTI_DEVICE = textwrap.dedent(
+    """
+    import os
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+    import jax, numpy as np
+    from catapult import models, train
+    assert len(jax.devices()) == 4, jax.devices()
+    init_fn, apply_fn, _ = models.fully_connected(32, 2, 3)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 6)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
+    _, params = init_fn(jax.random.PRNGKey(0), x.shape)
+    etas = np.array([0.1, 0.5, 1.0, 2.0, 4.0, 40.0])  # 6 rates: padded to 8 on 4 devices
+    kw = dict(batch_size=8, eig=train.Curvature(x[:16], every=5, times=(3.0,)), x_test=x[:10], y_test=y[:10],
+              keep_params=True)
+    many = train.sweep(apply_fn, params, x, y, etas, 25, **kw)
+    one = train.sweep(apply_fn, params, x, y, etas, 25, devices=jax.devices()[:1], **kw)
+    assert many.loss.shape == (6, 26) and many.divergent[-1] and not many.divergent[0]
+    for f in ("loss", "lam", "lam_at", "train_loss", "test_accuracy", "divergent", "diverged_at"):
+        np.testing.assert_allclose(getattr(many, f), getattr(one, f), rtol=1e-5, atol=1e-7, err_msg=f)
+    for a, b in zip(jax.tree_util.tree_leaves(many.params), jax.tree_util.tree_leaves(one.params)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    print("OK")
+    """
+)
+
+
+def test_sweep_over_four_devices_equals_one_device():
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    env.pop("XLA_FLAGS", None)
+    proc = subprocess.run([sys.executable, "-c", MULTI_DEVICE], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "OK" in proc.stdout
