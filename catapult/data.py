@@ -281,7 +281,7 @@ def _read_prepared(path: str, mtime_ns: int = 0, size: int = 0) -> dict[str, np.
         elif y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
             problem = f"y_{split} has shape {y.shape} and dtype {y.dtype}, expected integer labels of shape (N,)"
         elif len(x) != len(y) or len(x) == 0:
-            problem = f"x_{split} holds {len(x)} images but y_{split} {len(y)} labels"
+            problem = f"x_{split} holds {len(x)} images and y_{split} {len(y)} labels (expected as many, and some)"
         elif y.min() < 0 or y.max() > 9:
             problem = f"y_{split} has labels outside 0..9 ({y.min()}..{y.max()})"
         if problem:
