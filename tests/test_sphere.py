@@ -1,0 +1,316 @@
+"""Tests of catapult.sphere (scale-invariant nets on the unit sphere) and catapult.synthetic
+(the planted-feature task)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from catapult import sphere, synthetic
+
+KEY = jax.random.PRNGKey(0)
+
+
+@pytest.fixture(scope="module")
+def task():
+    return synthetic.make_task([1.0, 0.5, 0.0], 64, 200, margin=0.1, noise_dims=2, seed=3)
+
+
+@pytest.fixture(scope="module")
+def net(task):
+    return sphere.mlp(task.input_dim, hidden=8, depth=2)
+
+
+# ------------------------------------------------------------------ synthetic task
+
+
+def test_task_shapes_and_labels(task):
+    assert task.x_train.shape == (64, 8) and task.x_train.dtype == np.float32
+    assert task.x_test.shape == (200, 8)
+    assert set(np.unique(task.y_train)) <= {0, 1}
+    assert task.input_dim == 2 * 3 + 2 and task.num_features == 3
+
+
+def test_features_have_the_planted_usefulness(task):
+    # exactly round(p·N) informative samples per feature, in both sets
+    np.testing.assert_array_equal(task.informative_train.sum(0), [64, 32, 0])
+    np.testing.assert_array_equal(task.informative_test.sum(0), [200, 100, 0])
+    for x, y, inf in [(task.x_train, task.y_train, task.informative_train), (task.x_test, task.y_test, task.informative_test)]:
+        for k in range(task.num_features):
+            lab = synthetic.feature_label(x[:, 2 * k : 2 * k + 2], task.margin)
+            # informative points lie on the right side of the gap; the others on the boundary
+            np.testing.assert_array_equal(lab[inf[:, k]], y[inf[:, k]])
+            pts = x[~inf[:, k], 2 * k : 2 * k + 2]
+            np.testing.assert_allclose(pts[:, 1], synthetic.boundary(pts[:, 0]), atol=1e-6)
+    # the ideal reader of feature 0 alone is always right
+    assert synthetic.bayes_accuracy(task) == 1.0
+
+
+def test_isolate_and_ablate(task):
+    x, y = synthetic.isolate(task, 1, n=50)
+    assert x.shape == (50, task.input_dim)
+    np.testing.assert_array_equal(synthetic.feature_label(x[:, 2:4], task.margin), y)
+    for k in (0, 2):  # every other feature on its boundary
+        np.testing.assert_allclose(x[:, 2 * k + 1], synthetic.boundary(x[:, 2 * k]), atol=1e-6)
+    xa = synthetic.ablate(task, 0)
+    np.testing.assert_allclose(xa[:, 1], synthetic.boundary(xa[:, 0]), atol=1e-6)
+    np.testing.assert_array_equal(xa[:, 2:], task.x_test[:, 2:])
+    xs, ys = synthetic.isolated_sets(task, n=10)
+    assert xs.shape == (3, 10, task.input_dim) and ys.shape == (3, 10)
+    assert synthetic.ablated_sets(task).shape == (3, 200, task.input_dim)
+
+
+def test_task_is_deterministic(task):
+    again = synthetic.make_task([1.0, 0.5, 0.0], 64, 200, margin=0.1, noise_dims=2, seed=3)
+    np.testing.assert_array_equal(again.x_train, task.x_train)
+    np.testing.assert_array_equal(again.y_test, task.y_test)
+    other = synthetic.make_task([1.0, 0.5, 0.0], 64, 200, margin=0.1, noise_dims=2, seed=4)
+    assert not np.array_equal(other.x_train, task.x_train)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(usefulness=[]),
+        dict(usefulness=[1.2]),
+        dict(usefulness=[np.nan]),
+        dict(usefulness=[0.5], n_train=0),
+        dict(usefulness=[0.5], margin=0.0),
+        dict(usefulness=[0.5], margin=1.5),
+        dict(usefulness=[0.5], seed=-1),
+        dict(usefulness=[0.5], noise_dims=-2),
+    ],
+)
+def test_task_bad_input(kwargs):
+    args = dict(usefulness=[0.5], n_train=8, n_test=8)
+    args.update(kwargs)
+    with pytest.raises(ValueError):
+        synthetic.make_task(**args)
+
+
+def test_feature_index_checked(task):
+    for bad in (-1, 3, 1.0, True):
+        with pytest.raises(ValueError):
+            synthetic.isolate(task, bad)
+        with pytest.raises(ValueError):
+            synthetic.ablate(task, bad)
+
+
+# ------------------------------------------------------------------ the networks
+
+
+def test_mlp_is_scale_invariant(task, net):
+    w = net.init(KEY)
+    assert w.shape == (net.dim,) and net.dim == 8 * 8 + 8 * 8
+    np.testing.assert_allclose(float(jnp.linalg.norm(w)), 1.0, rtol=1e-6)
+    f = net.apply(w, task.x_test)
+    assert f.shape == (200, 1)
+    for alpha in (0.01, 3.0, 250.0):
+        np.testing.assert_allclose(net.apply(alpha * w, task.x_test), f, rtol=2e-4, atol=2e-4)
+    # the fixed head has the requested norm
+    np.testing.assert_allclose(np.linalg.norm(net.head), 10.0, rtol=1e-5)
+
+
+def test_convnet_is_scale_invariant():
+    cnn = sphere.convnet((4, 6), outputs=3, head_norm=5.0)
+    x = jax.random.normal(KEY, (5, 8, 8, 3))
+    w = cnn.init(jax.random.PRNGKey(1))
+    assert w.shape == (cnn.dim,) and cnn.dim == 3 * 3 * 3 * 4 + 3 * 3 * 4 * 6
+    f = cnn.apply(w, x)
+    assert f.shape == (5, 3)
+    np.testing.assert_allclose(cnn.apply(7.0 * w, x), f, rtol=2e-4, atol=2e-4)
+
+
+def test_gradient_is_orthogonal_to_weights(task, net):
+    # Euler's theorem for a degree-0 homogeneous function: <w, ∇L(w)> = 0
+    w = net.init(KEY)
+    g = jax.grad(lambda v: sphere.loss_and_accuracy(net.apply(v, task.x_train), task.y_train)[0])(w)
+    assert abs(float(jnp.vdot(w, g))) < 1e-4 * float(jnp.linalg.norm(g)) + 1e-7
+
+
+@pytest.mark.parametrize("bad", [dict(input_dim=0), dict(hidden=1), dict(depth=0), dict(head_norm=-1.0)])
+def test_mlp_bad_input(bad):
+    args = dict(input_dim=4)
+    args.update(bad)
+    with pytest.raises(ValueError):
+        sphere.mlp(**args)
+
+
+def test_convnet_bad_input():
+    with pytest.raises(ValueError):
+        sphere.convnet(())
+    with pytest.raises(ValueError):
+        sphere.convnet((4, 0))
+
+
+# ------------------------------------------------------------ loss and geometry
+
+
+def test_loss_and_accuracy_binary_and_softmax():
+    z = jnp.array([[2.0], [-1.0], [0.5]])
+    y = jnp.array([1, 1, 0])
+    loss, acc = sphere.loss_and_accuracy(z, y)
+    expected = np.mean(np.log1p(np.exp([-2.0, 1.0, 0.5])))
+    np.testing.assert_allclose(float(loss), expected, rtol=1e-6)
+    np.testing.assert_allclose(float(acc), 1 / 3, rtol=1e-6)
+    logits = jnp.array([[0.0, 0.0, 0.0], [5.0, 0.0, 0.0]])
+    loss, acc = sphere.loss_and_accuracy(logits, jnp.array([2, 0]))
+    np.testing.assert_allclose(float(loss), (np.log(3) + np.log1p(2 * np.exp(-5))) / 2, rtol=1e-6)
+
+
+def test_project_and_angle():
+    w = jnp.array([[3.0, 4.0], [0.0, -2.0]])
+    np.testing.assert_allclose(np.linalg.norm(sphere.project(w), axis=-1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(sphere.angle([1.0, 0.0], [0.0, 2.0]), np.pi / 2)
+    np.testing.assert_allclose(sphere.angle([1.0, 1.0], [2.0, 2.0]), 0.0, atol=1e-7)
+    np.testing.assert_allclose(sphere.angle([1.0, 0.0], [-1.0, 0.0]), np.pi)
+    np.testing.assert_allclose(sphere.angle(w, w), [0.0, 0.0], atol=1e-7)
+    with pytest.raises(ValueError):
+        sphere.angle([1.0, 0.0], [1.0, 0.0, 0.0])
+    with pytest.raises(ValueError):
+        sphere.angle([0.0, 0.0], [1.0, 0.0])
+
+
+def test_barrier_of_a_point_with_itself_is_zero(task, net):
+    w = net.init(KEY)
+    alphas = np.linspace(0, 1, 5)
+    err = sphere.interpolation_errors(net, w, w, task.x_test, task.y_test, alphas)
+    assert err.shape == (5,)
+    np.testing.assert_allclose(err, err[0])
+    assert sphere.barrier(err, alphas) == 0.0
+
+
+def test_barrier_formula():
+    alphas = np.linspace(0, 1, 5)
+    e = np.array([[0.1, 0.3, 0.5, 0.2, 0.3], [0.2, 0.2, 0.2, 0.2, 0.2]])
+    np.testing.assert_allclose(sphere.barrier(e, alphas), [0.5 - 0.2, 0.0])
+    with pytest.raises(ValueError):
+        sphere.barrier(e, alphas[:4])
+    with pytest.raises(ValueError):
+        sphere.barrier(e, np.linspace(0.1, 1, 5))
+
+
+# ------------------------------------------------------------------------ training
+
+
+@pytest.fixture(scope="module")
+def sweep(task, net):
+    return sphere.pretrain(net, task.x_train, task.y_train, [0.01, 0.3], 2, 40, batch_size=8, log_every=10, key=KEY)
+
+
+def test_pretrain_shapes_and_sphere(sweep, net):
+    assert sweep.loss.shape == (2, 2, 5) and sweep.accuracy.shape == (2, 2, 5)
+    np.testing.assert_array_equal(sweep.steps, [0, 10, 20, 30, 40])
+    assert sweep.w.shape == (2, 2, net.dim)
+    np.testing.assert_allclose(np.linalg.norm(sweep.w, axis=-1), 1.0, rtol=1e-5)
+    assert not sweep.diverged.any() and (sweep.diverged_at == -1).all()
+    # the same seed starts from the same point at every PLR
+    np.testing.assert_allclose(sweep.loss[0, :, 0], sweep.loss[1, :, 0])
+    assert sweep.loss[0, 0, 0] != sweep.loss[0, 1, 0]
+
+
+def test_pretrain_is_deterministic(task, net, sweep):
+    again = sphere.pretrain(net, task.x_train, task.y_train, [0.01, 0.3], 2, 40, batch_size=8, log_every=10, key=KEY)
+    np.testing.assert_array_equal(again.w, sweep.w)
+    np.testing.assert_array_equal(again.loss, sweep.loss)
+
+
+def test_small_learning_rate_lowers_the_loss(task, net):
+    runs = sphere.pretrain(net, task.x_train, task.y_train, [0.03], 1, 300, batch_size=16, log_every=100, key=KEY)
+    assert runs.loss[0, 0, -1] < 0.5 * runs.loss[0, 0, 0]
+
+
+def test_finetune_shapes(task, net, sweep):
+    ft = sphere.finetune(net, task.x_train, task.y_train, sweep.w, [1e-3, 1e-2], 3, 20, batch_size=8, log_every=10, key=KEY)
+    assert ft.w.shape == (2, 2, 2, 3, net.dim)
+    assert ft.loss.shape == (2, 2, 2, 3, 3)
+    np.testing.assert_allclose(np.linalg.norm(ft.w, axis=-1), 1.0, rtol=1e-5)
+    # fine-tuning starts where pre-training ended
+    np.testing.assert_allclose(ft.loss[..., 0], np.broadcast_to(sweep.loss[..., -1, None, None], (2, 2, 2, 3)), rtol=1e-4)
+    # different fine-tuning seeds end at different points
+    assert (sphere.angle(ft.w[..., 0, :], ft.w[..., 1, :]) > 0).all()
+    one = sphere.finetune(net, task.x_train, task.y_train, sweep.w[0, 0], [1e-3], 1, 20, batch_size=8, log_every=10, key=KEY)
+    assert one.w.shape == (1, 1, net.dim)
+
+
+def test_divergence_is_recorded_not_raised(task, net):
+    runs = sphere.pretrain(net, task.x_train, task.y_train, [1e-2, 1e30], 1, 20, batch_size=8, log_every=10, key=KEY)
+    assert runs.diverged.tolist() == [[False], [True]]
+    assert runs.diverged_at[1, 0] == 10
+    assert np.isnan(runs.loss[1, 0, 1:]).all() and np.isfinite(runs.loss[1, 0, 0])
+    assert np.isfinite(runs.w).all()  # the last finite weights are kept
+    loss, acc = sphere.evaluate(net, np.full((2, net.dim), np.nan), task.x_test, task.y_test)
+    assert np.isnan(loss).all() and np.isnan(acc).all()
+
+
+def test_evaluate_and_sharpness(task, net, sweep):
+    loss, acc = sphere.evaluate(net, sweep.w, task.x_train, task.y_train, chunk=3)
+    np.testing.assert_allclose(loss, sweep.loss[..., -1], rtol=1e-4)
+    np.testing.assert_allclose(acc, sweep.accuracy[..., -1])
+    lam = sphere.sharpness(net, sweep.w, task.x_train, task.y_train, iters=30)
+    assert lam.shape == (2, 2) and np.isfinite(lam).all()
+    # against a dense Hessian for one model
+    w = jnp.asarray(sweep.w[0, 0])
+    H = jax.hessian(lambda v: sphere.loss_and_accuracy(net.apply(v, task.x_train), task.y_train)[0])(w)
+    ev = np.linalg.eigvalsh(np.asarray(H, dtype=np.float64))
+    top = ev[np.argmax(np.abs(ev))]
+    np.testing.assert_allclose(lam[0, 0], top, rtol=0.05)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(plrs=[]),
+        dict(plrs=[-0.1]),
+        dict(seeds=0),
+        dict(steps=25),  # not a multiple of log_every
+        dict(batch_size=1000),
+        dict(y=np.full(64, 2)),
+        dict(y=np.zeros(64, dtype=np.float32)),
+        dict(x=np.zeros((10, 8), np.float32)),
+    ],
+)
+def test_pretrain_bad_input(task, net, kwargs):
+    args = dict(x=task.x_train, y=task.y_train, plrs=[0.01], seeds=1, steps=20, batch_size=8)
+    args.update(kwargs)
+    with pytest.raises(ValueError):
+        sphere.pretrain(
+            net, args["x"], args["y"], args["plrs"], args["seeds"], args["steps"],
+            batch_size=args["batch_size"], log_every=10, key=KEY,
+        )
+
+
+def test_finetune_bad_input(task, net):
+    with pytest.raises(ValueError):
+        sphere.finetune(net, task.x_train, task.y_train, np.zeros((2, 3)), [1e-3], 1, 10, batch_size=8, log_every=10, key=KEY)
+    with pytest.raises(ValueError):
+        sphere.finetune(net, task.x_train, task.y_train, np.full(net.dim, np.nan), [1e-3], 1, 10, batch_size=8, log_every=10, key=KEY)
+    with pytest.raises(ValueError):
+        sphere.interpolation_errors(net, np.ones(net.dim), np.ones((2, net.dim)), task.x_test, task.y_test, [0, 1])
+    with pytest.raises(ValueError):
+        sphere.interpolation_errors(net, np.ones(net.dim), np.ones(net.dim), task.x_test, task.y_test, [0.5])
+
+
+def test_classify_regimes():
+    plrs = np.array([1e-3, 1e-2, 3e-2, 1e-1, 1.0])
+    late = np.array([[1e-5, 2e-5], [1e-4, 1e-4], [0.2, 0.3], [0.4, 0.5], [5.0, np.nan]])
+    r = sphere.classify_regimes(plrs, late, converged_below=1e-2, random_above=1.0)
+    assert r.regime.tolist() == [1, 1, 2, 2, 3]
+    np.testing.assert_allclose(r.threshold, np.sqrt(1e-2 * 3e-2))
+    assert r.random_walk == 1.0
+    none = sphere.classify_regimes(plrs, np.full((5, 1), 0.5), converged_below=1e-2, random_above=1.0)
+    assert np.isnan(none.threshold) and np.isnan(none.random_walk)
+    with pytest.raises(ValueError):
+        sphere.classify_regimes(plrs, late[:3], converged_below=1e-2, random_above=1.0)
+    with pytest.raises(ValueError):
+        sphere.classify_regimes(plrs, late, converged_below=2.0, random_above=1.0)
+
+
+def test_late_statistics(sweep):
+    mean, std = sphere.late_statistics(sweep, window=0.5)
+    assert mean.shape == (2, 2)
+    np.testing.assert_allclose(mean, sweep.loss[..., -2:].mean(-1), rtol=1e-6)
+    with pytest.raises(ValueError):
+        sphere.late_statistics(sweep, window=0.0)
