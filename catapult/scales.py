@@ -66,6 +66,34 @@ _FULL_COMMON = dict(
     relu_input_dim=10,
 )
 
+# Settings of chapter 6 (Sadrtdinov et al. 2024): a scale-invariant MLP on the unit sphere and
+# the planted-feature task (catapult.synthetic). PLRs are effective learning rates.
+_SPHERE_COMMON = dict(
+    seed=0,
+    data_seed=0,
+    usefulness=(1.0, 0.7, 0.4, 0.1),
+    noise_dims=24,
+    margin=0.1,
+    n_train=256,
+    n_test=2000,
+    hidden=32,
+    depth=2,
+    head_norm=2.0,
+    batch_size=16,
+    flrs=(1e-4, 1e-3),
+    converged_below=0.01,
+    random_fraction=0.5,  # regime 3: late loss above this fraction of the loss at initialization
+    subregime_factor=3.0,  # 2A: regime-2 PLRs within this factor of the convergence threshold
+    interpolation_points=11,
+    isolation_samples=500,
+    sharpness_iters=30,
+    # The paper's CIFAR-10 experiment, for the cost estimate on the page (SI ResNet-18).
+    paper_plrs=20,
+    paper_seeds=3,
+    paper_pt_epochs=200,
+    paper_ft_epochs=200,
+)
+
 _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "01_warmup_model": {
         "smoke": dict(
@@ -118,6 +146,35 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             sweep_seeds=16,
             relu_widths=(64, 256, 1024, 4096, 16384),
             relu_seeds=8,
+        ),
+    },
+    "06_where_large_lrs_lead": {
+        "smoke": dict(
+            _SPHERE_COMMON,
+            plrs=(3e-3, 3e-2, 8e-2, 0.2, 0.6),
+            seeds=2,
+            pt_steps=3000,
+            ft_steps=1000,
+            ft_seeds=2,
+            log_every=100,
+        ),
+        "ci": dict(
+            _SPHERE_COMMON,
+            plrs=(1e-3, 3e-3, 1e-2, 3e-2, 5e-2, 8e-2, 0.13, 0.2, 0.35, 0.6),
+            seeds=3,
+            pt_steps=20_000,
+            ft_steps=3000,
+            ft_seeds=2,
+            log_every=200,
+        ),
+        "paper": dict(
+            _SPHERE_COMMON,
+            plrs=tuple(float(p) for p in (3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 2e-2, 3e-2, 5e-2, 8e-2, 0.13, 0.2, 0.35, 0.6, 1.0)),
+            seeds=10,
+            pt_steps=40_000,
+            ft_steps=20_000,
+            ft_seeds=2,
+            log_every=500,
         ),
     },
 }

@@ -258,6 +258,12 @@ def _pack(loss, acc, w, dead, dead_at, steps, log_every) -> Runs:
     )
 
 
+def initial_points(net: SphereNet, seeds: int, key: jax.Array) -> jax.Array:
+    """The starting points on the sphere that :func:`pretrain` uses for ``seeds`` seeds and ``key``: (seeds, D)."""
+    seeds = positive_int("seeds", seeds)
+    return jax.vmap(lambda s: net.init(jax.random.fold_in(jax.random.fold_in(key, s), 0)))(jnp.arange(seeds))
+
+
 def pretrain(
     net: SphereNet,
     x,
@@ -279,7 +285,7 @@ def pretrain(
     seeds = positive_int("seeds", seeds)
     steps, batch_size, log_every = _checked_schedule(steps, batch_size, log_every, x.shape[0])
     keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(seeds))
-    w0 = jax.vmap(lambda k: net.init(jax.random.fold_in(k, 0)))(keys)
+    w0 = initial_points(net, seeds, key)
     order = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
     out = _pretrain_jit(net, x, y, jnp.asarray(plrs), w0, order, steps, batch_size, log_every)
     return _pack(*out, steps, log_every)
