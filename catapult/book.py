@@ -1,20 +1,32 @@
-"""Build the book: execute every chapter with papermill, verify it, then run Jupyter Book.
+"""Build the book: execute every chapter with papermill, verify it, run Jupyter Book, check the site.
 
-    python -m catapult build --scale {smoke,ci,paper} [--only CHAPTER ...] [--out _build]
+    python -m catapult build --scale {smoke,ci,paper} [--only CHAPTER ...] [--out _build] [--force]
+    python -m catapult check-site [--out _build]
+    python -m catapult colab-cell [NOTEBOOK ...]
 
 1. Each notebook chapter of ``_toc.yml`` is executed, in order, with papermill into
-   ``<out>/executed/`` (a mirror of the book's sources; ``book/`` is never written).
+   ``<out>/executed/`` (a mirror of the book's sources; ``book/`` is never written), in a
+   kernel that runs this interpreter (:func:`kernel_spec_dir`), unless its cached copy is
+   still valid: a chapter is re-executed only when its notebook, the ``catapult`` sources,
+   ``requirements.txt`` or the scale changed (content hash in ``<out>/executed/<chapter>.hash.json``,
+   written only after a successful run; ``--force`` re-executes everything).
 2. A chapter that raised stops the build, naming the chapter and the failing cell; so
    does a chapter whose claims (see :mod:`catapult.claims`) do not all hold, naming them,
    and one that wrote to stderr (warnings or TensorFlow's log noise would show on its page).
-3. Each chapter's claims are written to ``<out>/claims/<notebook stem>.json``.
-4. ``jupyter-book build -W -n --keep-going`` builds the site from the executed copies
-   into ``<out>/html``.
+3. Each chapter's claims are written to ``<out>/claims/<notebook stem>.json``, and a
+   provenance box (:mod:`catapult.provenance`) is appended to its executed copy.
+4. The other pages get a build-wide provenance box, the results page (:mod:`catapult.results`)
+   is generated, and ``jupyter-book build -W -n --keep-going`` builds the site from the
+   executed mirror into ``<out>/html`` (incrementally: Sphinx re-reads only changed pages).
+5. :mod:`catapult.site_check` opens every page in headless Chromium and fails the build on a
+   missing figure, a traceback or stderr block, or a broken link or image.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -25,9 +37,16 @@ from pathlib import Path
 from typing import Sequence
 
 from . import claims as claims_mod
+from . import provenance, results, site_check
 from .scales import SCALES
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The catapult sources whose content is part of every chapter's cache key.
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The toc entry of the generated results page.
+RESULTS_PAGE = "book/results"
+#: Bump when the executed copies' format changes without a change of the catapult sources.
+CACHE_FORMAT = 1
 
 
 class BuildError(RuntimeError):
@@ -40,6 +59,7 @@ class ChapterResult:
     executed: Path
     claims: list[claims_mod.Claim]
     seconds: float
+    cached: bool = False
 
 
 # ------------------------------------------------------------------ the toc
@@ -112,8 +132,73 @@ def _stderr_outputs(nb) -> list[tuple[int, str]]:
     ]
 
 
+def kernel_spec_dir(out: Path) -> Path:
+    """A Jupyter data folder whose ``python3`` kernel runs this interpreter (``sys.executable``).
+
+    Put first on ``JUPYTER_PATH`` while chapters execute, it shadows any ``python3`` kernel
+    spec of the developer's machine (e.g. in ``~/.local/share/jupyter``) that would run
+    another Python, so every chapter runs in the environment that runs the build.
+    """
+    folder = out / "jupyter"
+    spec = folder / "kernels" / "python3" / "kernel.json"
+    content = json.dumps(
+        {
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+        },
+        indent=1,
+    )
+    if not spec.exists() or spec.read_text(encoding="utf-8") != content:
+        spec.parent.mkdir(parents=True, exist_ok=True)
+        spec.write_text(content, encoding="utf-8")
+    return folder
+
+
+# ------------------------------------------------------------------ the cache
+
+
+def input_hash(root: Path, rel: Path, scale: str) -> str:
+    """SHA-256 over what a chapter's execution depends on: its notebook, every ``catapult/*.py``,
+    ``requirements.txt`` (of the book's root) and the scale."""
+    h = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        h.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
+
+    add("format", str(CACHE_FORMAT).encode())
+    add("scale", scale.encode())
+    add("notebook", (root / rel).read_bytes())
+    req = root / "requirements.txt"
+    add("requirements.txt", req.read_bytes() if req.exists() else b"(none)")
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        add("catapult/" + path.relative_to(PACKAGE_DIR).as_posix(), path.read_bytes())
+    return h.hexdigest()
+
+
+def cache_record_path(out: Path, rel: Path) -> Path:
+    return out / "executed" / rel.with_suffix(".hash.json")
+
+
+def cached_chapter(root: Path, rel: Path, out: Path, scale: str) -> ChapterResult | None:
+    """The chapter's previous result if its executed copy is still valid for these inputs, else None."""
+    record_path = cache_record_path(out, rel)
+    executed = out / "executed" / rel
+    claims_path = out / "claims" / f"{rel.stem}.json"
+    if not (record_path.exists() and executed.exists() and claims_path.exists()):
+        return None
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        found = claims_mod.load(claims_path)
+    except (ValueError, OSError):
+        return None
+    if record.get("hash") != input_hash(root, rel, scale) or not found or claims_mod.failures(found):
+        return None
+    return ChapterResult(rel.stem, executed, found, float(record.get("seconds", 0.0)), cached=True)
+
+
 def execute_chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int | None = None) -> ChapterResult:
-    """Execute one chapter with papermill into ``out/executed/rel`` and check its claims."""
+    """Execute one chapter with papermill into ``out/executed/rel``, check it, and record it in the cache."""
     import nbformat
     import papermill as pm
 
@@ -121,9 +206,14 @@ def execute_chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int |
     dst = out / "executed" / rel
     dst.parent.mkdir(parents=True, exist_ok=True)
     name = rel.stem
+    record_path = cache_record_path(out, rel)
+    record_path.unlink(missing_ok=True)  # a chapter that fails below is never cached
+    key = input_hash(root, rel, scale)  # hashed before the run: an edit during it is not cached as done
     env_backup = dict(os.environ)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log noise, when a chapter imports it
     os.environ.pop("MPLBACKEND", None)  # a non-inline backend (e.g. Agg) would leave the pages without figures
+    jupyter_path = [str(kernel_spec_dir(out))] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(jupyter_path)
     start = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -176,36 +266,94 @@ def execute_chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int |
             for c in bad
         )
         raise BuildError(f"chapter {name}: {len(bad)} of {len(found)} claims do not hold at scale {scale!r}:\n{lines}")
+    prov = provenance.record(root, scale, seconds)
+    provenance.append_to_notebook(nb, prov)
+    nbformat.write(nb, str(dst))
+    record = {"hash": key, "scale": scale, "seconds": round(seconds, 1), "provenance": prov}
+    record_path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return ChapterResult(name, dst, found, seconds)
 
 
 # ------------------------------------------------------------------ the site
 
 
-def _mirror_sources(root: Path, out: Path, notebooks: Sequence[Path]) -> Path:
-    """Copy the book's non-notebook sources next to the executed notebooks in ``out/executed``."""
+def _write_if_changed(path: Path, text: str) -> None:
+    """Write ``text`` unless the file already holds it (Sphinx re-reads a page when its mtime changes)."""
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _copy_if_changed(src: Path, dst: Path) -> None:
+    if dst.exists() and dst.stat().st_size == src.stat().st_size and dst.read_bytes() == src.read_bytes():
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dst)
+
+
+def chapter_provenance(out: Path, rel: Path) -> dict | None:
+    """The provenance recorded when the chapter's executed copy was made (None if unknown)."""
+    path = cache_record_path(out, rel)
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("provenance")
+    except (OSError, ValueError):
+        return None
+
+
+def _generated_pages(root: Path, out: Path, notebooks: Sequence[Path], scale: str) -> dict[str, str]:
+    """MyST text of the toc's markdown pages as the site shows them: the results page generated from
+    ``out/claims``, and every page followed by this build's provenance box."""
+    entries = toc_entries(root)
+    box = provenance.box_html(
+        provenance.build_record(root, scale, [chapter_provenance(out, p) for p in notebooks]), what="This build"
+    )
+    pages: dict[str, str] = {}
+    if RESULTS_PAGE in entries:
+        chapters = []
+        for rel in notebooks:
+            claims_path = out / "claims" / f"{rel.stem}.json"
+            found = claims_mod.load(claims_path) if claims_path.exists() else None
+            chapters.append(results.Chapter(str(rel.with_suffix("")), results.notebook_title(root / rel), found))
+        pages[RESULTS_PAGE + ".md"] = results.page(chapters, RESULTS_PAGE, scale)
+    for entry in entries:
+        md = entry + ".md"
+        if md not in pages and (root / md).exists():
+            pages[md] = (root / md).read_text(encoding="utf-8")
+    return {md: text.rstrip("\n") + "\n\n" + box + "\n" for md, text in pages.items()}
+
+
+def _mirror_sources(root: Path, out: Path, notebooks: Sequence[Path], scale: str) -> Path:
+    """Copy the book's non-notebook sources next to the executed notebooks in ``out/executed``,
+    writing only files that changed, so that Jupyter Book rebuilds only what changed."""
     mirror = out / "executed"
     for name in ("_config.yml", "_toc.yml"):
-        shutil.copy2(root / name, mirror / name)
+        _copy_if_changed(root / name, mirror / name)
+    generated = _generated_pages(root, out, notebooks, scale)
     nb_set = {str(p) for p in notebooks}
-    for path in (root / "book").rglob("*"):
+    sources = [p for folder in ("book", "_static") if (root / folder).is_dir() for p in (root / folder).rglob("*")]
+    for path in sources:
         rel = path.relative_to(root)
-        if path.is_dir() or str(rel) in nb_set or any(part.startswith((".", "_build")) for part in rel.parts):
+        if path.is_dir() or str(rel) in nb_set or str(rel) in generated or path.suffix == ".ipynb":
             continue
-        if path.suffix == ".ipynb":
+        if any(part.startswith((".", "_build")) for part in rel.parts):
             continue
-        target = mirror / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+        _copy_if_changed(path, mirror / rel)
+    for rel, text in generated.items():
+        _write_if_changed(mirror / rel, text)
     return mirror
 
 
-def build_site(root: Path, out: Path, notebooks: Sequence[Path]) -> Path:
-    """Run ``jupyter-book build -W -n --keep-going`` on the executed mirror; the site lands in ``out/html``."""
+def build_site(root: Path, out: Path, notebooks: Sequence[Path], scale: str = "ci") -> Path:
+    """Run ``jupyter-book build -W -n --keep-going`` on the executed mirror; the site lands in ``out/html``.
+
+    The Sphinx environment in ``out/site`` is kept between builds, so a build where only some
+    pages changed re-reads only those.
+    """
     missing = [str(p) for p in notebooks if not (out / "executed" / p).exists()]
     if missing:
         raise BuildError(f"cannot build the site: chapters not executed yet: {', '.join(missing)}")
-    mirror = _mirror_sources(root, out, notebooks)
+    mirror = _mirror_sources(root, out, notebooks, scale)
     site_root = out / "site"
     cmd = [
         sys.executable,
@@ -234,6 +382,34 @@ def build_site(root: Path, out: Path, notebooks: Sequence[Path]) -> Path:
     return html
 
 
+def check_site(root: Path, out: Path, require_browser: bool | None = None) -> None:
+    """Run :func:`catapult.site_check.check` on ``out/html`` for the book in ``root``; BuildError on problems.
+
+    Without Chromium the browser part is skipped with a notice, unless ``require_browser``
+    (default: when the environment variable ``CI`` is set), which makes that a failure.
+    """
+    if require_browser is None:
+        require_browser = os.environ.get("CI", "").lower() not in ("", "0", "false")
+    entries = toc_entries(root)
+    notebooks = toc_notebooks(root)
+    browser = site_check.find_chromium()
+    if browser is None and not require_browser:
+        print("browser check skipped: no chromium found (install Debian's chromium package); "
+              "checking the HTML only", flush=True)
+    problems = site_check.check(
+        out,
+        toc_pages=entries,
+        results_page=RESULTS_PAGE if RESULTS_PAGE in entries else None,
+        chapters=[p.stem for p in notebooks],
+        browser=browser,
+        require_browser=require_browser,
+    )
+    if problems:
+        shown = "\n".join(f"  - {p}" for p in problems[:40])
+        more = f"\n  ... and {len(problems) - 40} more" if len(problems) > 40 else ""
+        raise BuildError(f"the site check found {len(problems)} problems in {out / 'html'}:\n{shown}{more}")
+
+
 # ------------------------------------------------------------------ the CLI
 
 
@@ -244,8 +420,14 @@ def build(
     root: Path | str = ROOT,
     site: bool = True,
     timeout: int | None = None,
+    force: bool = False,
+    check: bool = True,
 ) -> list[ChapterResult]:
-    """Execute and verify the chapters, then build the site. Raises BuildError on any failure."""
+    """Execute (or reuse from the cache) and verify the chapters, build the site, check it.
+
+    Raises BuildError on any failure. ``force`` re-executes every chosen chapter; ``check``
+    runs the site check (:func:`check_site`) after building the site.
+    """
     root = Path(root).resolve()
     out = Path(out)
     out = (out if out.is_absolute() else Path.cwd() / out).resolve()
@@ -254,6 +436,7 @@ def build(
     notebooks = toc_notebooks(root)
     names = [p.stem for p in notebooks]
     if only:
+        only = [Path(c).stem if c.endswith(".ipynb") else c for c in only]
         unknown = [c for c in only if c not in names]
         if unknown:
             raise BuildError(f"unknown chapter {', '.join(map(repr, unknown))}; valid chapters are: {', '.join(names)}")
@@ -261,24 +444,35 @@ def build(
     else:
         chosen = notebooks
     out.mkdir(parents=True, exist_ok=True)
-    results = []
+    results_ = []
     total = time.perf_counter()
     for i, rel in enumerate(chosen, 1):
-        print(f"[{i}/{len(chosen)}] {rel.stem}: executing at scale {scale!r} ...", flush=True)
-        res = execute_chapter(root, rel, out, scale, timeout)
-        held = sum(c.holds for c in res.claims)
-        print(f"[{i}/{len(chosen)}] {rel.stem}: done in {res.seconds:.1f} s; {held}/{len(res.claims)} claims hold", flush=True)
-        results.append(res)
+        res = None if force else cached_chapter(root, rel, out, scale)
+        if res is not None:
+            print(f"[{i}/{len(chosen)}] {rel.stem}: cached (inputs unchanged; ran in {res.seconds:.1f} s); "
+                  f"{len(res.claims)}/{len(res.claims)} claims hold", flush=True)
+        else:
+            print(f"[{i}/{len(chosen)}] {rel.stem}: executing at scale {scale!r} ...", flush=True)
+            res = execute_chapter(root, rel, out, scale, timeout)
+            held = sum(c.holds for c in res.claims)
+            print(f"[{i}/{len(chosen)}] {rel.stem}: done in {res.seconds:.1f} s; {held}/{len(res.claims)} claims hold",
+                  flush=True)
+        results_.append(res)
     missing = [p.stem for p in notebooks if not (out / "executed" / p).exists()]
     if site and only and missing:
         print(f"site not built: not executed yet: {', '.join(missing)} (build without --only first)", flush=True)
     elif site:
         print("building the site with jupyter-book ...", flush=True)
         t0 = time.perf_counter()
-        html = build_site(root, out, notebooks)
+        html = build_site(root, out, notebooks, scale)
         print(f"site built in {time.perf_counter() - t0:.1f} s: {html / 'index.html'}", flush=True)
+        if check:
+            t0 = time.perf_counter()
+            check_site(root, out)
+            print(f"site checked in {time.perf_counter() - t0:.1f} s: every page, screenshots in {out / 'screenshots'}",
+                  flush=True)
     print(f"total {time.perf_counter() - total:.1f} s", flush=True)
-    return results
+    return results_
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -290,10 +484,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--out", default="_build", help="output folder (default: _build)")
     b.add_argument("--no-site", action="store_true", help="execute and verify only; skip jupyter-book")
     b.add_argument("--timeout", type=int, default=None, help="per-cell time limit in seconds (default: none)")
+    b.add_argument("--force", action="store_true", help="re-execute every chapter, even those whose cached copy is valid")
+    b.add_argument("--no-check", action="store_true", help="skip the site check (headless Chromium) after building")
+    c = sub.add_parser("check-site", help="check the built site in headless Chromium (the build's last step)")
+    c.add_argument("--out", default="_build", help="the build's output folder (default: _build)")
+    n = sub.add_parser("colab-cell", help="insert or update the Colab install cell as every notebook's first cell")
+    n.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="notebooks to update (default: every toc chapter)")
     args = parser.parse_args(argv)
     try:
-        build(args.scale, args.only, args.out, site=not args.no_site, timeout=args.timeout)
-    except BuildError as err:
-        print(f"build failed: {err}", file=sys.stderr, flush=True)
+        if args.command == "build":
+            build(args.scale, args.only, args.out, site=not args.no_site, timeout=args.timeout, force=args.force,
+                  check=not args.no_check)
+        elif args.command == "check-site":
+            out = Path(args.out).resolve()
+            mirror = out / "executed"  # the sources the site was built from
+            check_site(mirror if (mirror / "_toc.yml").exists() else ROOT, out)
+            print(f"site check passed: {Path(args.out) / 'html'}", flush=True)
+        else:
+            from . import colab
+
+            return colab.main(args.notebooks, ROOT)
+    except (BuildError, ValueError) as err:
+        print(f"{args.command} failed: {err}", file=sys.stderr, flush=True)
         return 1
     return 0
