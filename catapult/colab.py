@@ -30,17 +30,24 @@ _TEMPLATE = '''\
 import os as _os, sys as _sys
 if "google.colab" in _sys.modules or "COLAB_RELEASE_TAG" in _os.environ:
     import importlib.metadata as _md, subprocess as _sp, warnings as _w
+    _loaded = {{}}  # top-level modules the runtime has imported, with their versions
     with _w.catch_warnings():
         _w.simplefilter("ignore")  # some modules deprecate their __version__
-        _loaded = {{n: getattr(m, "__version__", None) for n, m in list(_sys.modules.items()) if "." not in n}}
-    _loaded = {{n: v for n, v in _loaded.items() if isinstance(v, str)}}
+        for _n, _m in list(_sys.modules.items()):
+            try:
+                _v = getattr(_m, "__version__", None) if "." not in _n else None
+            except Exception:
+                _v = None
+            if isinstance(_v, str):
+                _loaded[_n] = _v
     _sp.run([_sys.executable, "-m", "pip", "install", "-q",
              "-r", "{requirements_url}",
              "git+{repo_url}@{branch}"], check=True)
+    _norm = lambda v: tuple(int(p) if p.isdigit() else p for p in v.replace("-", ".").replace("+", ".").split("."))
     _stale = []
     for _n, _v in _loaded.items():
         try:
-            if _md.version(_n) != _v:
+            if _norm(_md.version(_n)) != _norm(_v):
                 _stale.append(_n)
         except Exception:
             pass

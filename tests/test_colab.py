@@ -54,28 +54,39 @@ def test_outside_colab_the_cell_calls_nothing(monkeypatch, capsys):
     assert capsys.readouterr() == ("", "")
 
 
-@pytest.mark.parametrize("stale", [False, True])
-def test_in_colab_the_cell_pip_installs_and_says_whether_to_restart(monkeypatch, capsys, stale):
+@pytest.mark.parametrize(
+    "loaded, installed, restart",
+    [("1.2.0", "1.2.0", False), ("2025.01.31", "2025.1.31", False), ("0.0", "9.9", True)],
+    ids=["same", "same-normalized", "changed"],
+)
+def test_in_colab_the_cell_pip_installs_and_says_whether_to_restart(monkeypatch, capsys, loaded, installed, restart):
+    import importlib.metadata as md
+    import types
+
     calls = []
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
-    if stale:  # a module the runtime had imported at another version than the one now installed
-        import types
+    # A module the runtime had imported; no other loaded module is known to pip here.
+    monkeypatch.setitem(sys.modules, "pytest_fake_module", types.SimpleNamespace(__version__=loaded))
 
-        monkeypatch.setitem(sys.modules, "pytest_fake_stale", types.SimpleNamespace(__version__="0.0"))
-        import importlib.metadata as md
+    def version(name):
+        if name == "pytest_fake_module":
+            return installed
+        raise md.PackageNotFoundError(name)
 
-        real = md.version
-        monkeypatch.setattr(md, "version", lambda n: "9.9" if n == "pytest_fake_stale" else real(n))
-    exec(compile(SOURCE, "colab-cell", "exec"), {})
+    real, md.version = md.version, version  # only while the cell runs (pytest's plugins use it too)
+    try:
+        exec(compile(SOURCE, "colab-cell", "exec"), {})
+    finally:
+        md.version = real
     (cmd,) = calls
     assert cmd[:4] == [sys.executable, "-m", "pip", "install"] and "-r" in cmd
     assert cmd[-1] == "git+https://github.com/catapult-book/catapult-book@main"
     printed = capsys.readouterr().out
-    if stale:
-        assert "Restart the runtime" in printed and "pytest_fake_stale" in printed
+    if restart:
+        assert "Restart the runtime" in printed and "pytest_fake_module" in printed
     else:
-        assert "no restart needed" in printed
+        assert printed == "Installed; no restart needed.\n"
 
 
 def test_colab_cell_command_inserts_updates_and_is_idempotent(tmp_path):
