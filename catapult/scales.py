@@ -71,19 +71,21 @@ _FULL_COMMON = dict(
 _SPHERE_COMMON = dict(
     seed=0,
     data_seed=0,
-    usefulness=(1.0, 0.7, 0.4, 0.1),
-    noise_dims=24,
+    usefulness=(1.0, 0.6, 0.3),
+    noise_dims=200,
     margin=0.1,
-    n_train=256,
+    n_train=128,
     n_test=2000,
     hidden=32,
     depth=2,
     head_norm=2.0,
     batch_size=16,
-    flrs=(1e-4, 1e-3),
-    converged_below=0.01,
-    random_fraction=0.5,  # regime 3: late loss above this fraction of the loss at initialization
-    subregime_factor=3.0,  # 2A: regime-2 PLRs within this factor of the convergence threshold
+    flrs=(3e-4, 1e-3),
+    converged_below=0.05,  # regime 1: late training loss below this (a converged run)
+    chance_below=0.6,  # regime 3: late training accuracy below this (near chance, 0.5)
+    random_fraction=0.9,  # regime 3 as well: late loss above this fraction of the loss at initialization
+    subregime_factor=1.5,  # 2A: regime-2 PLRs within this factor of the convergence threshold
+    near_threshold_factor=1.5,  # "at the threshold": within this factor of it
     interpolation_points=11,
     isolation_samples=500,
     sharpness_iters=30,
@@ -151,29 +153,29 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "06_where_large_lrs_lead": {
         "smoke": dict(
             _SPHERE_COMMON,
-            plrs=(3e-3, 3e-2, 8e-2, 0.2, 0.6),
+            plrs=(3e-3, 2e-2, 3.5e-2, 4e-2, 4.5e-2, 5e-2, 6e-2, 0.2, 0.6),
             seeds=2,
-            pt_steps=3000,
+            pt_steps=8000,
+            gap_steps=1000,
             ft_steps=1000,
-            ft_seeds=2,
-            log_every=100,
+            log_every=200,
         ),
         "ci": dict(
             _SPHERE_COMMON,
-            plrs=(1e-3, 3e-3, 1e-2, 3e-2, 5e-2, 8e-2, 0.13, 0.2, 0.35, 0.6),
+            plrs=(3e-3, 1e-2, 2e-2, 3e-2, 3.5e-2, 4e-2, 4.5e-2, 5e-2, 6e-2, 7e-2, 8e-2, 0.13, 0.3, 0.6),
             seeds=3,
-            pt_steps=20_000,
-            ft_steps=3000,
-            ft_seeds=2,
-            log_every=200,
+            pt_steps=10_000,
+            gap_steps=2000,
+            ft_steps=2000,
+            log_every=250,
         ),
         "paper": dict(
             _SPHERE_COMMON,
-            plrs=tuple(float(p) for p in (3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 2e-2, 3e-2, 5e-2, 8e-2, 0.13, 0.2, 0.35, 0.6, 1.0)),
+            plrs=tuple(float(p) for p in (1e-3, 3e-3, 1e-2, 2e-2, 3e-2, 3.5e-2, 4e-2, 4.5e-2, 5e-2, 6e-2, 7e-2, 8e-2, 0.1, 0.13, 0.2, 0.3, 0.6, 1.0)),
             seeds=10,
             pt_steps=40_000,
+            gap_steps=5000,
             ft_steps=20_000,
-            ft_seeds=2,
             log_every=500,
         ),
     },

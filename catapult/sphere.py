@@ -303,6 +303,44 @@ def _pretrain_impl(net, x, y, plrs, w0, keys, steps, batch, log_every):
 _pretrain_jit = jax.jit(_pretrain_impl, static_argnames=_STATIC)
 
 
+def _continue_impl(net, x, y, w_start, plrs, keys, steps, batch, log_every):
+    run = lambda w, e, k: _run_one(net, x, y, w, e, k, steps, batch, log_every)  # noqa: E731
+    over_seeds = jax.vmap(run, in_axes=(0, None, 0))
+    return jax.vmap(over_seeds, in_axes=(0, 0, None))(w_start, plrs, keys)
+
+
+_continue_jit = jax.jit(_continue_impl, static_argnames=_STATIC)
+
+
+def continue_pretraining(
+    net: SphereNet,
+    x,
+    y,
+    w_end,
+    plrs,
+    steps: int,
+    *,
+    batch_size: int,
+    log_every: int,
+    key: jax.Array,
+) -> Runs:
+    """Continue the end points ``w_end`` (P, S, D) of :func:`pretrain` for ``steps`` more steps,
+    each at its own PLR (``plrs``, (P,)), with minibatch orders drawn from ``key`` (use a key
+    other than pre-training's for a fresh order). Gives a second, later checkpoint of every
+    run; results have leading shape (P, S). Divergent (non-finite) end points are refused."""
+    x, y = _check_data(net, x, y)
+    plrs = positive_array("plrs", plrs).astype(np.float32)
+    w_end = jnp.asarray(w_end, jnp.float32)
+    if w_end.ndim != 3 or w_end.shape[0] != plrs.size or w_end.shape[-1] != net.dim:
+        raise ValueError(f"w_end must have shape (len(plrs), seeds, {net.dim}) = ({plrs.size}, S, {net.dim}), got {w_end.shape}.")
+    if not bool(jnp.all(jnp.isfinite(w_end))):
+        raise ValueError("w_end contains non-finite weights; continue only finite end points.")
+    steps, batch_size, log_every = _checked_schedule(steps, batch_size, log_every, x.shape[0])
+    keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(w_end.shape[1]))
+    out = _continue_jit(net, x, y, project(w_end), jnp.asarray(plrs), keys, steps, batch_size, log_every)
+    return _pack(*out, steps, log_every)
+
+
 def _finetune_impl(net, x, y, w_start, flrs, keys, steps, batch, log_every):
     run = lambda w, e, k: _run_one(net, x, y, w, e, k, steps, batch, log_every)  # noqa: E731
     over_ft_seeds = jax.vmap(run, in_axes=(None, None, 0))
@@ -484,19 +522,34 @@ def classify_regimes(
     *,
     converged_below: float,
     random_above: float,
+    late_accuracy: np.ndarray | None = None,
+    chance_below: float | None = None,
 ) -> Regimes:
     """Sort PLRs into regimes from the late training loss of each (PLR, seed) run, (P, S):
     regime 1 when the seeds' mean is below ``converged_below``, regime 3 when it is above
     ``random_above`` (the loss of a network that learned nothing; or a run diverged), and
-    regime 2 in between."""
+    regime 2 in between. With ``late_accuracy`` (P, S) and ``chance_below``, a PLR whose
+    seeds' mean late training accuracy is below ``chance_below`` (near chance: the run
+    learned nothing it keeps) is regime 3 as well."""
     plrs = positive_array("plrs", plrs)
     late = np.asarray(late_loss, dtype=float)
     if late.ndim != 2 or late.shape[0] != plrs.size:
         raise ValueError(f"late_loss must have shape (len(plrs), seeds) = ({plrs.size}, S), got {late.shape}.")
     if not 0 < converged_below < random_above:
         raise ValueError("need 0 < converged_below < random_above.")
+    if (late_accuracy is None) != (chance_below is None):
+        raise ValueError("give late_accuracy and chance_below together (or neither).")
     mean = np.where(np.all(np.isfinite(late), axis=1), np.mean(late, axis=1), np.inf)
-    regime = np.where(mean < converged_below, 1, np.where(mean > random_above, 3, 2))
+    random = mean > random_above
+    if late_accuracy is not None:
+        acc = np.asarray(late_accuracy, dtype=float)
+        if acc.shape != late.shape:
+            raise ValueError(f"late_accuracy must have the shape of late_loss {late.shape}, got {acc.shape}.")
+        if not 0 < chance_below <= 1:
+            raise ValueError(f"chance_below must be an accuracy in (0, 1], got {chance_below!r}.")
+        acc_mean = np.where(np.all(np.isfinite(acc), axis=1), np.mean(acc, axis=1), 0.0)
+        random = random | (acc_mean < chance_below)
+    regime = np.where(mean < converged_below, 1, np.where(random, 3, 2))
     order = np.argsort(plrs)
     r, p = regime[order], plrs[order]
     threshold = math.nan

@@ -314,3 +314,28 @@ def test_late_statistics(sweep):
     np.testing.assert_allclose(mean, sweep.loss[..., -2:].mean(-1), rtol=1e-6)
     with pytest.raises(ValueError):
         sphere.late_statistics(sweep, window=0.0)
+
+
+def test_classify_regimes_by_accuracy():
+    plrs = np.array([1e-3, 1e-2, 1e-1, 1.0])
+    late = np.array([[1e-4, 1e-4], [0.3, 0.3], [0.5, 0.6], [0.7, 0.7]])
+    acc = np.array([[1.0, 1.0], [0.9, 0.8], [0.55, 0.5], [0.9, 0.9]])
+    r = sphere.classify_regimes(plrs, late, converged_below=1e-2, random_above=10.0, late_accuracy=acc, chance_below=0.6)
+    assert r.regime.tolist() == [1, 2, 3, 2]
+    assert r.random_walk == 1e-1
+    with pytest.raises(ValueError, match="together"):
+        sphere.classify_regimes(plrs, late, converged_below=1e-2, random_above=10.0, late_accuracy=acc)
+    with pytest.raises(ValueError, match="shape"):
+        sphere.classify_regimes(plrs, late, converged_below=1e-2, random_above=10.0, late_accuracy=acc[:2], chance_below=0.6)
+
+
+def test_continue_pretraining(task, net, sweep):
+    more = sphere.continue_pretraining(net, task.x_train, task.y_train, sweep.w, [0.01, 0.3], 20, batch_size=8, log_every=10,
+                                       key=jax.random.fold_in(KEY, 5))
+    assert more.w.shape == sweep.w.shape and more.loss.shape == (2, 2, 3)
+    np.testing.assert_allclose(np.linalg.norm(more.w, axis=-1), 1.0, rtol=1e-5)
+    # it starts where pre-training ended, each run at its own PLR
+    np.testing.assert_allclose(more.loss[..., 0], sweep.loss[..., -1], rtol=1e-4)
+    assert (sphere.angle(more.w, sweep.w) > 0).all()
+    with pytest.raises(ValueError, match="shape"):
+        sphere.continue_pretraining(net, task.x_train, task.y_train, sweep.w[0], [0.01, 0.3], 20, batch_size=8, log_every=10, key=KEY)
