@@ -166,6 +166,7 @@ def _program(
     loss_cap: float,
     weight_decay: float,
     mesh,
+    unroll: int | bool,
 ):
     """The jitted sweep for one configuration (cached, so repeated sweeps reuse the compile)."""
     import optax
@@ -205,7 +206,7 @@ def _program(
         carry = (params, opt_state, snaps, jnp.array(False), jnp.array(-1, jnp.int32))
         ts = jnp.arange(steps, dtype=jnp.int32)
         (params, _, snaps, dead, dead_at), (losses, lams) = jax.lax.scan(
-            body, carry, (ts, idx[:steps], eig_now[:steps])
+            body, carry, (ts, idx[:steps], eig_now[:steps]), unroll=unroll
         )
         # the final state, t = T
         last = mse(apply_fn(params, x[idx[steps]]), y[idx[steps]])
@@ -269,6 +270,7 @@ def sweep(
     keep_params: bool = False,
     eval_chunk: int = 1024,
     devices: Sequence[Any] | None = None,
+    unroll: int | bool = 1,
 ) -> Run:
     """Train the shared initialization ``params`` with SGD at every learning rate in ``etas``.
 
@@ -365,6 +367,7 @@ def sweep(
         cap,
         float(weight_decay),
         mesh,
+        unroll if isinstance(unroll, bool) else positive_int("unroll", unroll),
     )
     res = jax.device_get(program(*args))
     cut = lambda a: np.asarray(a)[:n]  # noqa: E731

@@ -184,3 +184,12 @@ def test_sweep_over_four_devices_equals_one_device():
     proc = subprocess.run([sys.executable, "-c", MULTI_DEVICE], capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "OK" in proc.stdout
+
+
+def test_unrolled_scan_gives_the_same_sweep():
+    apply_fn, params, x, y = linear_problem()
+    a = train.sweep(apply_fn, params, x, y, [0.1, 0.3], 6, batch_size=16)
+    b = train.sweep(apply_fn, params, x, y, [0.1, 0.3], 6, batch_size=16, unroll=True)
+    np.testing.assert_allclose(a.loss, b.loss, rtol=1e-5)
+    with pytest.raises(ValueError):
+        train.sweep(apply_fn, params, x, y, [0.1], 6, unroll=0)
