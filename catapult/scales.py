@@ -96,6 +96,43 @@ _SPHERE_COMMON = dict(
     paper_ft_epochs=200,
 )
 
+# Settings of chapter 3 (linearization after the catapult, Sec. 4.1, Fig. 6 and S13): a
+# one-hidden-layer ReLU network (NTK parameterization) on MNIST, full-batch GD and MSE.
+_LINEAR_COMMON = dict(
+    seed=0,
+    n_train=512,
+    linearize_step=10,  # the second linearization is taken after this many steps of GD
+    check_cs=(0.5, 1.5),  # η·λ0 of the function-space vs parameter-space check
+    check_steps=50,
+    # Fig. S13c: MNIST digits 0 and 1, the kernel's step-to-step change after the catapult.
+    velocity_classes=(0, 1),
+    velocity_n_train=200,
+    velocity_c=3.0,
+    velocity_lazy_c=1.0,
+    velocity_start=40,
+    velocity_window=6,
+)
+
+# Settings of chapter 5 (Sec. 3.2, Figs. 4, 5, S3, S6): learning rates are multiples of each
+# seed's η_crit = 2/λ0 (λ0 by Lanczos on a fixed batch of `lam_batch` training samples).
+# Fig. 4: one-hidden-layer ReLU net (NTK param.), full-batch GD on 512 MNIST samples, stopped at
+# training accuracy 1 or after `fc_steps`. Fig. 5: SGD with L2 on a CIFAR-10 subset, protocol (a)
+# `steps` steps; protocol (b) physical time min(η)·steps, then `final_steps` at final_rel·η_crit.
+_GENERALIZATION_COMMON = dict(
+    seed=0,
+    data_seed=0,
+    mnist_train=512,
+    mnist_test=1000,
+    fc_depth=1,
+    fc_rel_etas=(0.3, 0.5, 0.8, 1.25, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 32.0),
+    lam_batch=256,
+    cifar_test=500,
+    rel_etas=(0.35, 0.7, 1.4, 2.8, 5.6, 11.0, 22.0, 45.0),
+    weight_decay=5e-4,
+    collapse_fraction=0.5,  # "collapsed": divergent, or kept at most this fraction of the best mean gain over chance
+    relu_max_factor=12.0,  # ReLU nets: η_max ≈ 12/λ0 (Sec. 3, Fig. S7)
+)
+
 _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "01_warmup_model": {
         "smoke": dict(
@@ -148,6 +185,35 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             sweep_seeds=16,
             relu_widths=(64, 256, 1024, 4096, 16384),
             relu_seeds=8,
+        ),
+    },
+    "03_linearization": {
+        "smoke": dict(
+            _LINEAR_COMMON,
+            n_train=256,
+            n_test=2000,
+            width=256,
+            steps=400,
+            cs=(0.5, 1.0, 1.5, 2.4, 3.0, 3.6, 8.0, 16.0, 48.0),
+            velocity_widths=(128, 512, 2048),
+        ),
+        "ci": dict(
+            _LINEAR_COMMON,
+            n_test=2000,
+            width=256,
+            steps=600,
+            cs=(0.25, 0.75, 1.25, 1.75, 2.2, 2.6, 3.0, 3.4, 3.8, 5.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0),
+            velocity_widths=(256, 1024, 4096, 16384),
+        ),
+        "paper": dict(
+            _LINEAR_COMMON,
+            n_test=2000,
+            width=2048,
+            steps=20_000,
+            cs=tuple(float(c) for c in (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 1.9, 2.1, 2.2, 2.4, 2.6, 2.8, 3.0,
+                                        3.2, 3.4, 3.6, 3.8, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 20.0,
+                                        24.0, 32.0, 48.0)),
+            velocity_widths=(256, 1024, 4096, 16384, 65536),
         ),
     },
     "06_where_large_lrs_lead": {
