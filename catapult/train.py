@@ -35,6 +35,12 @@ split across them (``jax.sharding``), so the same call runs on one CPU or eight 
     Use it for "λ at t·η = 250 versus η" (Fig. 3c,f).
 
   Both use :func:`catapult.ntk.lanczos_top_eigenvalue` (``iters`` Lanczos steps).
+- Loop: ``loop="scan"`` (default) is the whole sweep as one ``lax.scan`` under ``jit``.
+  ``loop="python"`` runs the same vmapped step function, jitted once, from a Python loop
+  (T calls of one compiled step; same schedules, same divergence handling, same numbers).
+  Use it for convolutional networks on CPU: XLA:CPU runs convolutions inside ``scan`` /
+  ``while`` bodies 10-20x slower than outside them (jax#12868; WRN-10-1, batch 16: 0.05 s
+  a step alone, 1.2 s inside a scan), and ``unroll=True`` pays seconds of compile per step.
 """
 
 from __future__ import annotations
@@ -48,9 +54,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import ntk
-from ._checks import positive_array, positive_int
+from ._checks import one_of, positive_array, positive_int
 
 ApplyFn = Callable[[Any, jax.Array], jax.Array]
+
+LOOPS = ("scan", "python")
 
 
 class Curvature(NamedTuple):
@@ -140,12 +148,17 @@ def _where_tree(cond, a, b):
     return jax.tree_util.tree_map(lambda u, v: jnp.where(cond, u, v), a, b)
 
 
-def _evaluate(apply_fn, params, x, y, chunk):
-    """(loss, accuracy) on all of (x, y), computed in chunks of ``chunk`` samples."""
+def _evaluate(apply_fn, params, x, y, chunk, unrolled=False):
+    """(loss, accuracy) on all of (x, y), computed in chunks of ``chunk`` samples
+    (``lax.map``, or a traced Python loop when ``unrolled``)."""
     n = x.shape[0]
     pad = (-n) % chunk
     xp = jnp.concatenate([x, jnp.zeros((pad,) + x.shape[1:], x.dtype)]) if pad else x
-    outs = jax.lax.map(lambda xb: apply_fn(params, xb), xp.reshape((-1, chunk) + x.shape[1:]))
+    chunks = xp.reshape((-1, chunk) + x.shape[1:])
+    if unrolled:
+        outs = jnp.stack([apply_fn(params, chunks[i]) for i in range(chunks.shape[0])])
+    else:
+        outs = jax.lax.map(lambda xb: apply_fn(params, xb), chunks)
     f = outs.reshape((-1,) + outs.shape[2:])[:n]
     return mse(f, y), accuracy(f, y)
 
@@ -167,69 +180,81 @@ def _program(
     weight_decay: float,
     mesh,
     unroll: int | bool,
+    loop: str,
 ):
     """The jitted sweep for one configuration (cached, so repeated sweeps reuse the compile)."""
     import optax
 
-    def one_eta(eta, params, x, y, idx, eig_now, eig_x, time_steps, x_test, y_test):
-        opt = optax.chain(optax.add_decayed_weights(weight_decay), optax.sgd(eta)) if weight_decay else optax.sgd(eta)
-        opt_state = opt.init(params)
-        lam_fn = lambda p: ntk.lanczos_top_eigenvalue(apply_fn, p, eig_x, iters=eig_iters)  # noqa: E731
-        loss_grad = jax.value_and_grad(lambda p, xb, yb: mse(apply_fn(p, xb), yb))
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    by_eta = NamedSharding(mesh, PartitionSpec("eta"))
+    shard = lambda tree: jax.lax.with_sharding_constraint(tree, by_eta)  # noqa: E731
+
+    def make_opt(eta):
+        return optax.chain(optax.add_decayed_weights(weight_decay), optax.sgd(eta)) if weight_decay else optax.sgd(eta)
+
+    python = loop == "python"
+
+    def lam_fn(p, eig_x):
+        return ntk.lanczos_top_eigenvalue(apply_fn, p, eig_x, iters=eig_iters, unroll=True if python else 1)
+
+    def keep_snaps(snaps, params, hit):
+        return jax.tree_util.tree_map(lambda s, p: jnp.where(hit.reshape((-1,) + (1,) * p.ndim), p[None], s), snaps, params)
+
+    # one learning rate: start, one step (the body of the loop), finish
+    def start(eta, params):
         snaps = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (n_times,) + a.shape), params)
+        return (params, make_opt(eta).init(params), snaps, jnp.array(False), jnp.array(-1, jnp.int32))
 
-        def body(carry, xs):
-            params, opt_state, snaps, dead, dead_at = carry
-            t, batch, eig_t = xs
-            if n_times:  # keep θ_t where t is the step of a physical time τ_j (per-η steps)
-                hit = time_steps == t
-                snaps = jax.tree_util.tree_map(
-                    lambda s, p: jnp.where(hit.reshape((-1,) + (1,) * p.ndim), p[None], s), snaps, params
-                )
-            loss, grads = loss_grad(params, x[batch], y[batch])
-            if has_every:
-                lam = jax.lax.cond(eig_t, lam_fn, lambda p: jnp.array(jnp.nan, loss.dtype), params)
-            else:
-                lam = jnp.array(jnp.nan, loss.dtype)
-            updates, new_opt_state = opt.update(grads, opt_state, params)
-            new = optax.apply_updates(params, updates)
-            bad_now = ~jnp.isfinite(loss) | (loss > loss_cap)
-            bad_next = ~_finite_tree(new)
-            rec_dead = dead | bad_now
-            new_dead = rec_dead | bad_next
-            dead_at = jnp.where(rec_dead & ~dead, t, jnp.where(new_dead & ~dead, t + 1, dead_at))
-            params = _where_tree(new_dead, params, new)
-            opt_state = _where_tree(new_dead, opt_state, new_opt_state)
-            rec = (jnp.where(rec_dead, jnp.nan, loss), jnp.where(rec_dead, jnp.nan, lam))
-            return (params, opt_state, snaps, new_dead, dead_at), rec
+    def step(eta, carry, t, batch_x, batch_y, eig_t, eig_x, time_steps):
+        opt = make_opt(eta)
+        params, opt_state, snaps, dead, dead_at = carry
+        if n_times:  # keep θ_t where t is the step of a physical time τ_j (per-η steps)
+            snaps = keep_snaps(snaps, params, time_steps == t)
+        loss, grads = jax.value_and_grad(lambda p: mse(apply_fn(p, batch_x), batch_y))(params)
+        if isinstance(eig_t, bool):  # the Python loop: two compiled steps, with and without λ
+            lam = lam_fn(params, eig_x) if eig_t else jnp.array(jnp.nan, loss.dtype)
+        elif has_every:
+            lam = jax.lax.cond(eig_t, lambda p: lam_fn(p, eig_x), lambda p: jnp.array(jnp.nan, loss.dtype), params)
+        else:
+            lam = jnp.array(jnp.nan, loss.dtype)
+        updates, new_opt_state = opt.update(grads, opt_state, params)
+        new = optax.apply_updates(params, updates)
+        bad_now = ~jnp.isfinite(loss) | (loss > loss_cap)
+        bad_next = ~_finite_tree(new)
+        rec_dead = dead | bad_now
+        new_dead = rec_dead | bad_next
+        dead_at = jnp.where(rec_dead & ~dead, t, jnp.where(new_dead & ~dead, t + 1, dead_at))
+        params = _where_tree(new_dead, params, new)
+        opt_state = _where_tree(new_dead, opt_state, new_opt_state)
+        rec = (jnp.where(rec_dead, jnp.nan, loss), jnp.where(rec_dead, jnp.nan, lam))
+        return (params, opt_state, snaps, new_dead, dead_at), rec
 
-        carry = (params, opt_state, snaps, jnp.array(False), jnp.array(-1, jnp.int32))
-        ts = jnp.arange(steps, dtype=jnp.int32)
-        (params, _, snaps, dead, dead_at), (losses, lams) = jax.lax.scan(
-            body, carry, (ts, idx[:steps], eig_now[:steps]), unroll=unroll
-        )
+    def finish(carry, losses, lams, x, y, last_batch, eig_last, eig_x, time_steps, x_test, y_test):
+        params, _, snaps, dead, dead_at = carry
         # the final state, t = T
-        last = mse(apply_fn(params, x[idx[steps]]), y[idx[steps]])
+        last = mse(apply_fn(params, x[last_batch]), y[last_batch])
         last_bad = dead | ~jnp.isfinite(last) | (last > loss_cap)
         dead_at = jnp.where(last_bad & ~dead, steps, dead_at)
         dead = last_bad
         losses = jnp.concatenate([losses, jnp.where(dead, jnp.nan, last)[None]])
-        lam_last = lam_fn(params) if has_every else jnp.array(jnp.nan, last.dtype)
-        lams = jnp.concatenate([lams, jnp.where(eig_now[steps] & ~dead, lam_last, jnp.nan)[None]])
+        lam_last = lam_fn(params, eig_x) if has_every else jnp.array(jnp.nan, last.dtype)
+        lams = jnp.concatenate([lams, jnp.where(eig_last & ~dead, lam_last, jnp.nan)[None]])
         if n_times:
-            hit = time_steps == steps
-            snaps = jax.tree_util.tree_map(
-                lambda s, p: jnp.where(hit.reshape((-1,) + (1,) * p.ndim), p[None], s), snaps, params
-            )
-            lam_at = jax.lax.map(lam_fn, snaps)
+            snaps = keep_snaps(snaps, params, time_steps == steps)
+            if python:
+                pick = lambda j: jax.tree_util.tree_map(lambda a: a[j], snaps)  # noqa: E731
+                lam_at = jnp.stack([lam_fn(pick(j), eig_x) for j in range(n_times)])
+            else:
+                lam_at = jax.lax.map(lambda p: lam_fn(p, eig_x), snaps)
             alive = (dead_at < 0) | (time_steps < dead_at)
             lam_at = jnp.where(alive & (time_steps <= steps), lam_at, jnp.nan)
         else:
             lam_at = jnp.zeros((0,), last.dtype)
         nan = jnp.array(jnp.nan, last.dtype)
-        tr_loss, tr_acc = _evaluate(apply_fn, params, x, y, eval_chunk)
+        tr_loss, tr_acc = _evaluate(apply_fn, params, x, y, eval_chunk, python)
         if has_test:
-            te_loss, te_acc = _evaluate(apply_fn, params, x_test, y_test, eval_chunk)
+            te_loss, te_acc = _evaluate(apply_fn, params, x_test, y_test, eval_chunk, python)
         else:
             te_loss = te_acc = nan
         evals = tuple(jnp.where(dead, nan, v) for v in (tr_loss, tr_acc, te_loss, te_acc))
@@ -238,17 +263,59 @@ def _program(
             out["params"] = params
         return out
 
-    batched = jax.vmap(one_eta, in_axes=(0, None, None, None, None, None, None, 0, None, None))
+    if loop == "scan":
 
-    def run(etas, *args):
-        from jax.sharding import NamedSharding, PartitionSpec
+        def one_eta(eta, params, x, y, idx, eig_now, eig_x, time_steps, x_test, y_test):
+            def body(carry, xs):
+                t, batch, eig_t = xs
+                return step(eta, carry, t, x[batch], y[batch], eig_t, eig_x, time_steps)
 
-        etas = jax.lax.with_sharding_constraint(etas, NamedSharding(mesh, PartitionSpec("eta")))
-        time_steps = jax.lax.with_sharding_constraint(args[6], NamedSharding(mesh, PartitionSpec("eta")))
-        out = batched(etas, *args[:6], time_steps, *args[7:])
-        return jax.lax.with_sharding_constraint(out, NamedSharding(mesh, PartitionSpec("eta")))
+            ts = jnp.arange(steps, dtype=jnp.int32)
+            carry, (losses, lams) = jax.lax.scan(
+                body, start(eta, params), (ts, idx[:steps], eig_now[:steps]), unroll=unroll
+            )
+            return finish(carry, losses, lams, x, y, idx[steps], eig_now[steps], eig_x, time_steps, x_test, y_test)
 
-    return jax.jit(run)
+        batched = jax.vmap(one_eta, in_axes=(0, None, None, None, None, None, None, 0, None, None))
+
+        def run(etas, params, x, y, idx, eig_now, eig_x, time_steps, x_test, y_test):
+            out = batched(shard(etas), params, x, y, idx, eig_now, eig_x, shard(time_steps), x_test, y_test)
+            return shard(out)
+
+        return jax.jit(run)
+
+    # loop == "python": the same step, vmapped and jitted once, called from a Python loop
+    # (convolutions inside lax.scan/while bodies run 10-20x slower on XLA:CPU, jax#12868).
+    start_v = jax.jit(lambda etas, params: shard(jax.vmap(start, in_axes=(0, None))(shard(etas), params)))
+
+    def step_all(etas, carry, t, x, y, batch, eig_x, time_steps, eig_t):
+        bx, by = x[batch], y[batch]
+        fn = jax.vmap(lambda e, c, ts: step(e, c, t, bx, by, eig_t, eig_x, ts))
+        return shard(fn(shard(etas), carry, shard(time_steps)))
+
+    step_v = jax.jit(step_all, static_argnums=8)
+    finish_v = jax.jit(
+        lambda carry, losses, lams, *rest: shard(
+            jax.vmap(finish, in_axes=(0, 0, 0, None, None, None, None, None, 0, None, None))(
+                carry, losses, lams, *rest[:5], shard(rest[5]), *rest[6:]
+            )
+        )
+    )
+
+    def run(etas, params, x, y, idx, eig_now, eig_x, time_steps, x_test, y_test):
+        carry = start_v(etas, params)
+        idx_np, eig_np = np.asarray(idx), np.asarray(eig_now)
+        losses, lams = [], []
+        for t in range(steps):
+            carry, (loss, lam) = step_v(etas, carry, np.int32(t), x, y, idx_np[t], eig_x, time_steps, bool(eig_np[t]))
+            losses.append(loss)
+            lams.append(lam)
+        stack = lambda r: jnp.stack(r, axis=1)  # noqa: E731  (n, T)
+        return finish_v(
+            carry, stack(losses), stack(lams), x, y, idx_np[steps], eig_np[steps], eig_x, time_steps, x_test, y_test
+        )
+
+    return run
 
 
 def sweep(
@@ -271,6 +338,7 @@ def sweep(
     eval_chunk: int = 1024,
     devices: Sequence[Any] | None = None,
     unroll: int | bool = 1,
+    loop: str = "scan",
 ) -> Run:
     """Train the shared initialization ``params`` with SGD at every learning rate in ``etas``.
 
@@ -282,6 +350,7 @@ def sweep(
     non-finite values do); ``keep_params``: return the final parameters (stacked over
     etas). See the module docstring for batches, records, divergence and curvature.
     """
+    one_of("loop", loop, LOOPS)
     etas = positive_array("etas", etas)
     if etas.ndim != 1:
         raise ValueError(f"etas must be a 1-D array of learning rates, got shape {etas.shape}.")
@@ -368,6 +437,7 @@ def sweep(
         float(weight_decay),
         mesh,
         unroll if isinstance(unroll, bool) else positive_int("unroll", unroll),
+        loop,
     )
     res = jax.device_get(program(*args))
     cut = lambda a: np.asarray(a)[:n]  # noqa: E731

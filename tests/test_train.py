@@ -173,6 +173,9 @@ MULTI_DEVICE = textwrap.dedent(
         np.testing.assert_allclose(getattr(many, f), getattr(one, f), rtol=1e-5, atol=1e-7, err_msg=f)
     for a, b in zip(jax.tree_util.tree_leaves(many.params), jax.tree_util.tree_leaves(one.params)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    py = train.sweep(apply_fn, params, x, y, etas, 25, loop="python", **kw)  # the step loop, sharded the same way
+    for f in ("loss", "lam", "lam_at", "divergent", "diverged_at"):
+        np.testing.assert_allclose(getattr(py, f), getattr(one, f), rtol=1e-4, atol=1e-6, err_msg=f)
     print("OK")
     """
 )
@@ -193,3 +196,23 @@ def test_unrolled_scan_gives_the_same_sweep():
     np.testing.assert_allclose(a.loss, b.loss, rtol=1e-5)
     with pytest.raises(ValueError):
         train.sweep(apply_fn, params, x, y, [0.1], 6, unroll=0)
+
+
+def test_python_loop_gives_the_same_sweep_as_the_scan():
+    init_fn, apply_fn, _ = models.fully_connected(32, 2, 3)
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(40, 6)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
+    _, params = init_fn(jax.random.PRNGKey(0), x.shape)
+    etas = np.array([0.2, 1.0, 3.0, 60.0])  # the last one diverges
+    kw = dict(batch_size=8, seed=1, eig=train.Curvature(x[:16], every=4, times=(2.0, 5.0)), x_test=x[:8],
+              y_test=y[:8], keep_params=True, loss_cap=1e6)
+    a = train.sweep(apply_fn, params, x, y, etas, 20, **kw)
+    b = train.sweep(apply_fn, params, x, y, etas, 20, loop="python", **kw)
+    assert a.divergent[-1] and not a.divergent[0]
+    for f in ("loss", "lam", "lam_at", "train_loss", "test_accuracy", "divergent", "diverged_at"):
+        np.testing.assert_allclose(getattr(b, f), getattr(a, f), rtol=1e-4, atol=1e-6, err_msg=f)
+    for u, v in zip(jax.tree_util.tree_leaves(a.params), jax.tree_util.tree_leaves(b.params)):
+        np.testing.assert_allclose(v, u, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError):
+        train.sweep(apply_fn, params, x, y, [0.1], 5, loop="fori")
