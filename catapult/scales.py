@@ -133,6 +133,28 @@ _GENERALIZATION_COMMON = dict(
     relu_max_factor=12.0,  # ReLU nets: η_max ≈ 12/λ0 (Sec. 3, Fig. S7)
 )
 
+# Settings of chapter 5 (Sec. 3.2, Figs. 4, 5, S3, S6): learning rates are multiples of each
+# seed's η_crit = 2/λ0 (λ0 by Lanczos on a fixed batch of `lam_batch` training samples).
+# Fig. 4: one-hidden-layer ReLU net (NTK param.), full-batch GD on 512 MNIST samples, stopped at
+# training accuracy 1 or after `fc_steps`. Fig. 5: SGD with L2 on a CIFAR-10 subset, protocol (a)
+# `steps` steps; protocol (b) physical time min(η)·steps, then `final_steps` at final_rel·η_crit.
+_GENERALIZATION_COMMON = dict(
+    seed=0,
+    data_seed=0,
+    mnist_train=512,
+    mnist_test=1000,
+    fc_depth=1,
+    fc_rel_etas=(0.3, 0.5, 0.8, 1.25, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 32.0),
+    lam_batch=256,
+    cifar_test=500,
+    rel_etas=(0.35, 0.7, 1.4, 2.8, 5.6, 11.0, 22.0, 45.0),
+    weight_decay=5e-4,
+    collapse_fraction=0.5,  # "collapsed": divergent, or kept at most this fraction of the best mean gain over chance
+    relu_max_factor=12.0,  # ReLU nets: η_max ≈ 12/λ0 (Sec. 3, Fig. S7)
+    # the Wide ResNet, trained when "wrn" is in `models` (paper scale; a WRN-10-1 step costs ~30x the CPU CNN's)
+    wrn=dict(depth=10, widening=1),
+)
+
 _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "01_warmup_model": {
         "smoke": dict(
@@ -214,6 +236,25 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
                                         3.2, 3.4, 3.6, 3.8, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 20.0,
                                         24.0, 32.0, 48.0)),
             velocity_widths=(256, 1024, 4096, 16384, 65536),
+        ),
+    },
+    "05_generalization": {
+        "smoke": dict(
+            _GENERALIZATION_COMMON, seeds=2, fc_width=64, fc_steps=100, fc_eval_every=10,
+            cifar_train=512, image_size=16, batch_size=64, models=("cnn",),
+            cnn=dict(channels=4, dense=16, kernel=3), steps=60, final_steps=20, final_rel=0.3, eval_every=10,
+        ),
+        "ci": dict(
+            _GENERALIZATION_COMMON, seeds=3, fc_width=256, fc_steps=200, fc_eval_every=10,
+            cifar_train=1024, image_size=16, batch_size=64, models=("cnn",),
+            cnn=dict(channels=8, dense=32, kernel=3), steps=200, final_steps=50, final_rel=0.3, eval_every=25,
+        ),
+        "paper": dict(
+            _GENERALIZATION_COMMON, seeds=3, fc_width=2048, fc_steps=100_000, fc_eval_every=1000,
+            cifar_train=50_000, cifar_test=10_000, image_size=32, batch_size=256, models=("cnn", "wrn"),
+            cnn=dict(channels=300, dense=500, kernel=5), steps=437_000, final_steps=50_000, final_rel=0.2,
+            eval_every=10_000,
+            wrn=dict(depth=28, widening=10, batch_size=1024, steps=12_000, final_steps=4800, final_rel=0.25),
         ),
     },
     "06_where_large_lrs_lead": {
