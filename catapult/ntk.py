@@ -309,7 +309,8 @@ def eta_crit(lam0: float) -> float:
 
 
 def lanczos_top_eigenvalue(
-    apply_fn: ApplyFn, params: Any, x: jax.Array, *, iters: int = 20, key: jax.Array | None = None
+    apply_fn: ApplyFn, params: Any, x: jax.Array, *, iters: int = 20, key: jax.Array | None = None,
+    unroll: bool | int = 1,
 ) -> jax.Array:
     """λ_max(Θ) by ``iters`` Lanczos steps written in jax: jittable and vmappable.
 
@@ -320,7 +321,8 @@ def lanczos_top_eigenvalue(
     tridiagonal matrix. When the Krylov space is exhausted (β ≈ 0) the iteration restarts
     from a random vector orthogonal to the basis with β = 0, so the tridiagonal matrix
     splits into blocks whose eigenvalues are still Ritz values of Θ (never above λ_max).
-    Returns a scalar array; no input validation (it runs on traced values).
+    Returns a scalar array; no input validation (it runs on traced values). ``unroll``
+    goes to the ``fori_loop`` (``True`` for convolutional nets on XLA:CPU, jax#12868).
     """
     out = jax.eval_shape(apply_fn, params, x)
     size = out.size
@@ -354,6 +356,6 @@ def lanczos_top_eigenvalue(
         return basis, q_next, alphas.at[j].set(alpha), betas.at[j].set(jnp.where(exhausted, 0.0, beta))
 
     init = (basis, q0, jnp.zeros((iters,), dtype), jnp.zeros((iters,), dtype))
-    _, _, alphas, betas = jax.lax.fori_loop(0, iters, body, init)
+    _, _, alphas, betas = jax.lax.fori_loop(0, iters, body, init, unroll=unroll)
     tri = jnp.diag(alphas) + jnp.diag(betas[:-1], 1) + jnp.diag(betas[:-1], -1)
     return jnp.linalg.eigvalsh(tri)[-1]
