@@ -41,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import train
-from ._checks import positive_array, positive_float, positive_int
+from ._checks import one_of, positive_array, positive_float, positive_int
 
 ApplyFn = Callable[[Any, jax.Array], jax.Array]
 
@@ -82,7 +82,7 @@ def _where_tree(cond, a, b):
 
 
 @functools.lru_cache(maxsize=16)
-def _program(apply_fn, steps, final_steps, has_final, weight_decay, loss_cap, stop_at_fit, eval_chunk):
+def _program(apply_fn, steps, final_steps, has_final, weight_decay, loss_cap, stop_at_fit, eval_chunk, loop):
     """The jitted program for one configuration (cached; repeated calls reuse the compile)."""
 
     def loss_acc(p, xb, yb):
@@ -106,34 +106,57 @@ def _program(apply_fn, steps, final_steps, has_final, weight_decay, loss_cap, st
         f = f.reshape((-1,) + f.shape[2:])[:n]
         return train.accuracy(f, y)
 
+    nan = jnp.array(jnp.nan, jnp.float32)
+
+    def accs(p, x, y, xt, yt):
+        return jnp.stack([evaluate(p, x, y), evaluate(p, xt, yt)]).astype(jnp.float32)
+
+    def body(carry, xs, eta, budget, x, y, xt, yt):
+        p, snap, snap_dead, dead, done, fit_at = carry
+        t, batch, ev = xs
+        hit = t == budget
+        snap = _where_tree(hit, p, snap)
+        snap_dead = jnp.where(hit, dead, snap_dead)
+        rec = jax.lax.cond(
+            ev, lambda q: accs(q, x, y, xt, yt), lambda q: jnp.full((2,), jnp.nan, jnp.float32), p
+        )
+        loss, acc, new = sgd(p, eta, x[batch], y[batch])
+        bad = ~jnp.isfinite(loss) | (loss > loss_cap)
+        newly_dead = ~dead & (bad | ~_finite_tree(new))
+        dead_now = dead | newly_dead
+        fitted = (acc >= 1.0) & stop_at_fit & ~done & ~dead_now
+        fit_at = jnp.where(fitted, t, fit_at)
+        frozen = dead_now | done | fitted
+        p = _where_tree(frozen, p, new)
+        rec = jnp.where(dead | bad, nan, rec)
+        return (p, snap, snap_dead, dead_now, done | fitted, fit_at), (jnp.where(dead | bad, nan, loss), rec)
+
+    def body2(carry, batch, final_eta, x, y):
+        q, d = carry
+        loss, _, new = sgd(q, final_eta, x[batch], y[batch])
+        d2 = d | ~jnp.isfinite(loss) | (loss > loss_cap) | ~_finite_tree(new)
+        return (_where_tree(d2, q, new), d2), None
+
+    python = loop == "python"
+    if python:  # one compiled (batched) step, called from a Python loop: XLA:CPU runs convolutions
+        body, body2 = jax.jit(body), jax.jit(body2)  # inside loop bodies 10-20x slower (jax#12868)
+
+    def scan(f, carry, xs):
+        if not python:
+            return jax.lax.scan(f, carry, xs)
+        outs = []
+        for i in range(jax.tree_util.tree_leaves(xs)[0].shape[0]):
+            carry, out = f(carry, jax.tree_util.tree_map(lambda a: a[i], xs))
+            outs.append(out)
+        if outs and outs[0] is not None:
+            return carry, jax.tree_util.tree_map(lambda *a: jnp.stack(a), *outs)
+        return carry, None
+
     def one(eta, budget, params, x, y, xt, yt, idx, eval_now, final_eta):
-        nan = jnp.array(jnp.nan, jnp.float32)
-
-        def accs(p):
-            return jnp.stack([evaluate(p, x, y), evaluate(p, xt, yt)]).astype(jnp.float32)
-
-        def body(carry, xs):
-            p, snap, snap_dead, dead, done, fit_at = carry
-            t, batch, ev = xs
-            hit = t == budget
-            snap = _where_tree(hit, p, snap)
-            snap_dead = jnp.where(hit, dead, snap_dead)
-            rec = jax.lax.cond(ev, accs, lambda q: jnp.full((2,), jnp.nan, jnp.float32), p)
-            loss, acc, new = sgd(p, eta, x[batch], y[batch])
-            bad = ~jnp.isfinite(loss) | (loss > loss_cap)
-            newly_dead = ~dead & (bad | ~_finite_tree(new))
-            dead_now = dead | newly_dead
-            fitted = (acc >= 1.0) & stop_at_fit & ~done & ~dead_now
-            fit_at = jnp.where(fitted, t, fit_at)
-            frozen = dead_now | done | fitted
-            p = _where_tree(frozen, p, new)
-            rec = jnp.where(dead | (bad & ~dead), nan, rec)
-            return (p, snap, snap_dead, dead_now, done | fitted, fit_at), (jnp.where(dead | bad, nan, loss), rec)
-
         carry = (params, params, jnp.array(False), jnp.array(False), jnp.array(False), jnp.array(-1, jnp.int32))
         ts = jnp.arange(steps, dtype=jnp.int32)
-        (p, snap, snap_dead, dead, _, fit_at), (losses, recs) = jax.lax.scan(
-            body, carry, (ts, idx[:steps], eval_now[:steps])
+        (p, snap, snap_dead, dead, _, fit_at), (losses, recs) = scan(
+            lambda c, xs: body(c, xs, eta, budget, x, y, xt, yt), carry, (ts, idx[:steps], eval_now[:steps])
         )
         # t = steps: the end of protocol (a)
         f_last = apply_fn(p, x[idx[steps]])
@@ -143,28 +166,23 @@ def _program(apply_fn, steps, final_steps, has_final, weight_decay, loss_cap, st
         snap = _where_tree(hit, p, snap)
         snap_dead = jnp.where(hit, dead, snap_dead)
         losses = jnp.concatenate([losses, jnp.where(dead, nan, last)[None]])
-        final_rec = jnp.where(dead, jnp.full((2,), jnp.nan, jnp.float32), accs(p))
+        final_rec = jnp.where(dead, jnp.full((2,), jnp.nan, jnp.float32), accs(p, x, y, xt, yt))
         recs = jnp.concatenate([recs, final_rec[None]])
         budget_test = jnp.where(snap_dead, nan, evaluate(snap, xt, yt).astype(jnp.float32))
 
         # phase 2 of protocol (b): final_steps at final_eta from the per-η copy
         if has_final:
-
-            def body2(carry, batch):
-                q, d = carry
-                loss, _, new = sgd(q, final_eta, x[batch], y[batch])
-                d2 = d | ~jnp.isfinite(loss) | (loss > loss_cap) | ~_finite_tree(new)
-                return (_where_tree(d2, q, new), d2), None
-
-            (q, d2), _ = jax.lax.scan(body2, (snap, snap_dead), idx[steps + 1 : steps + 1 + final_steps])
+            (q, d2), _ = scan(
+                lambda c, b: body2(c, b, final_eta, x, y), (snap, snap_dead), idx[steps + 1 : steps + 1 + final_steps]
+            )
         else:
             q, d2 = snap, snap_dead
-        phys = jnp.where(d2, jnp.full((2,), jnp.nan, jnp.float32), accs(q))
+        phys = jnp.where(d2, jnp.full((2,), jnp.nan, jnp.float32), accs(q, x, y, xt, yt))
         return dict(loss=losses, recs=recs, dead=dead, snap_dead=d2, budget_test=budget_test, phys=phys, fit_at=fit_at)
 
     over_eta = jax.vmap(one, in_axes=(0, 0, None, None, None, None, None, None, None, None))
     over_seed = jax.vmap(over_eta, in_axes=(0, 0, 0, None, None, None, None, None, None, None))
-    return jax.jit(over_seed)
+    return over_seed if python else jax.jit(over_seed)
 
 
 def compare(
@@ -187,6 +205,7 @@ def compare(
     loss_cap: float | None = None,
     stop_at_fit: bool = False,
     eval_chunk: int = 1000,
+    loop: str = "scan",
 ) -> Comparison:
     """Train every seed's ``params`` (leaves stacked on axis 0) at every η; both protocols.
 
@@ -197,7 +216,10 @@ def compare(
     of protocol (b) (``final_steps=0``: none, (b) is then "equal physical time");
     ``batch_size=None``: full-batch GD, else SGD on epochs permuted by ``seed`` (the batch
     order of :func:`catapult.train.batch_indices`, shared by every run); ``eval_every``:
-    spacing of the accuracy records (default: only at the end). See the module docstring.
+    spacing of the accuracy records (default: only at the end); ``loop="python"`` runs the
+    same vmapped step, compiled once, from a Python loop instead of ``lax.scan`` (XLA:CPU
+    runs convolutions inside loop bodies 10-20x slower, jax#12868; use it for CNNs on CPU).
+    See the module docstring.
     """
     leaves = jax.tree_util.tree_leaves(params)
     if not leaves or len({a.shape[0] for a in leaves}) != 1:
@@ -241,7 +263,8 @@ def compare(
     eval_now = np.isin(np.arange(steps + 1), eval_steps)
     idx = train.batch_indices(x.shape[0], batch_size, steps + final_steps + 1, seed)
     program = _program(
-        apply_fn, steps, final_steps, bool(final_steps), float(weight_decay), cap, bool(stop_at_fit), int(eval_chunk)
+        apply_fn, steps, final_steps, bool(final_steps), float(weight_decay), cap, bool(stop_at_fit), int(eval_chunk),
+        one_of("loop", loop, ("scan", "python")),
     )
     dtype = leaves[0].dtype
     res = jax.device_get(

@@ -247,7 +247,7 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         "ci": dict(
             _GENERALIZATION_COMMON, seeds=3, fc_width=256, fc_steps=200, fc_eval_every=10,
             cifar_train=1024, image_size=16, batch_size=64, models=("cnn",),
-            cnn=dict(channels=8, dense=32, kernel=3), steps=200, final_steps=50, final_rel=0.3, eval_every=25,
+            cnn=dict(channels=8, dense=32, kernel=3), steps=800, final_steps=200, final_rel=0.3, eval_every=80,
         ),
         "paper": dict(
             _GENERALIZATION_COMMON, seeds=3, fc_width=2048, fc_steps=100_000, fc_eval_every=1000,

@@ -116,6 +116,7 @@ def test_best():
         (dict(weight_decay=-1.0), "weight_decay"),
         (dict(etas=np.ones((3, 2))), "etas"),
         (dict(etas=np.array([0.0, 1.0])), "etas"),
+        (dict(loop="while"), "loop"),
     ],
 )
 def test_bad_input_fails_loudly(kw, match):
@@ -126,3 +127,15 @@ def test_bad_input_fails_loudly(kw, match):
     etas = args.pop("etas")
     with pytest.raises(ValueError, match=match):
         protocols.compare(apply, params, x, y, x, y, etas, 10, **args)
+
+
+def test_python_loop_equals_scan():
+    x, y = _problem()
+    apply, params = _net()
+    kw = dict(final_eta=0.3, final_steps=3, eval_every=3, batch_size=8, weight_decay=1e-3, stop_at_fit=True)
+    a = protocols.compare(apply, params, x, y, x[:10], y[:10], np.array([0.5, 1.0, 3e4]), 7, **kw)
+    b = protocols.compare(apply, params, x, y, x[:10], y[:10], np.array([0.5, 1.0, 3e4]), 7, loop="python", **kw)
+    for name in ("loss", "train_acc_t", "test_acc_t", "fixed_test_acc", "phys_test_acc", "budget_test_acc"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-5, atol=1e-6, err_msg=name)
+    np.testing.assert_array_equal(a.divergent, b.divergent)
+    np.testing.assert_array_equal(a.fit_step, b.fit_step)
