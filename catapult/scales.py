@@ -131,26 +131,6 @@ _GENERALIZATION_COMMON = dict(
     weight_decay=5e-4,
     collapse_fraction=0.5,  # "collapsed": divergent, or kept at most this fraction of the best mean gain over chance
     relu_max_factor=12.0,  # ReLU nets: η_max ≈ 12/λ0 (Sec. 3, Fig. S7)
-)
-
-# Settings of chapter 5 (Sec. 3.2, Figs. 4, 5, S3, S6): learning rates are multiples of each
-# seed's η_crit = 2/λ0 (λ0 by Lanczos on a fixed batch of `lam_batch` training samples).
-# Fig. 4: one-hidden-layer ReLU net (NTK param.), full-batch GD on 512 MNIST samples, stopped at
-# training accuracy 1 or after `fc_steps`. Fig. 5: SGD with L2 on a CIFAR-10 subset, protocol (a)
-# `steps` steps; protocol (b) physical time min(η)·steps, then `final_steps` at final_rel·η_crit.
-_GENERALIZATION_COMMON = dict(
-    seed=0,
-    data_seed=0,
-    mnist_train=512,
-    mnist_test=1000,
-    fc_depth=1,
-    fc_rel_etas=(0.3, 0.5, 0.8, 1.25, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 32.0),
-    lam_batch=256,
-    cifar_test=500,
-    rel_etas=(0.35, 0.7, 1.4, 2.8, 5.6, 11.0, 22.0, 45.0),
-    weight_decay=5e-4,
-    collapse_fraction=0.5,  # "collapsed": divergent, or kept at most this fraction of the best mean gain over chance
-    relu_max_factor=12.0,  # ReLU nets: η_max ≈ 12/λ0 (Sec. 3, Fig. S7)
     # the Wide ResNet, trained when "wrn" is in `models` (paper scale; a WRN-10-1 step costs ~30x the CPU CNN's)
     wrn=dict(depth=10, widening=1),
 )
