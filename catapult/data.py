@@ -41,7 +41,7 @@ import urllib.request
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Iterator, NamedTuple, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -510,3 +510,16 @@ def _convert_cifar10(archive: Path) -> dict[str, np.ndarray]:
         "x_test": np.ascontiguousarray(x_te),
         "y_test": y_te.astype(np.uint8),
     }
+
+
+def pool(x: Any, size: int) -> np.ndarray:
+    """Average-pool NHWC images to ``size`` × ``size`` (the identity at their own size).
+
+    ``size`` must divide the image side; used to shrink CIFAR-10 for CPU-scale chapters.
+    """
+    x = np.asarray(x)
+    size = int(size)
+    if x.ndim != 4 or size < 1 or x.shape[1] % size or x.shape[1] != x.shape[2]:
+        raise ValueError(f"pool needs square NHWC images whose side is a multiple of size; got {x.shape} and size {size}.")
+    f = x.shape[1] // size
+    return x.reshape(x.shape[0], size, f, size, f, x.shape[3]).mean((2, 4)) if f > 1 else x

@@ -313,3 +313,32 @@ def best(etas: np.ndarray, acc: np.ndarray) -> tuple[int, float, float]:
         return -1, math.nan, math.nan
     i = int(np.nanargmax(np.where(np.isfinite(mean), mean, -np.inf)))
     return i, float(mean[i]), float(np.std(acc[:, i]))
+
+
+def lambda0_per_seed(apply_fn: Callable, params: Any, x: Any) -> np.ndarray:
+    """λ0 (matrix-free, :func:`catapult.ntk.top_eigenvalue`) of every seed's initialization
+    (leaves stacked on axis 0, as from :func:`init_seeds`) on the fixed batch ``x`` (App. A)."""
+    from . import ntk
+
+    n = jax.tree_util.tree_leaves(params)[0].shape[0]
+    return np.array([ntk.top_eigenvalue(apply_fn, jax.tree_util.tree_map(lambda a: a[i], params), x) for i in range(n)])
+
+
+def at_chance(acc: Any, chance: float) -> np.ndarray:
+    """Accuracies with divergent runs (NaN) counted at the chance level ``chance``."""
+    acc = np.asarray(acc, float)
+    return np.where(np.isfinite(acc), acc, chance)
+
+
+def above_vs_below(rel: Any, acc: Any, chance: float) -> tuple[float, float]:
+    """Best mean accuracy (over seeds, axis 0) at η/η_crit > 1 minus the best at η/η_crit < 1,
+    and the larger seed spread (std) of those two; divergent runs count at ``chance``."""
+    rel = np.asarray(rel, float)
+    a = at_chance(acc, chance)
+    m, s = a.mean(0), a.std(0)
+    hi, lo = rel > 1, rel < 1
+    if not hi.any() or not lo.any():
+        raise ValueError("rel must contain learning rates both above and below η_crit (values > 1 and < 1).")
+    i_hi = np.flatnonzero(hi)[np.argmax(m[hi])]
+    i_lo = np.flatnonzero(lo)[np.argmax(m[lo])]
+    return float(m[i_hi] - m[i_lo]), float(max(s[i_hi], s[i_lo]))

@@ -461,3 +461,12 @@ def test_shared_offline_copies(monkeypatch):
     assert np.isfinite(m.x_train).all() and np.isfinite(c.x_test).all()
     with pytest.raises(ValueError, match="holds 8000"):
         data.load("mnist", 8001, 10)
+
+
+def test_pool_averages_blocks_and_rejects_bad_sizes():
+    x = np.arange(2 * 4 * 4 * 1, dtype=np.float32).reshape(2, 4, 4, 1)
+    p = data.pool(x, 2)
+    assert p.shape == (2, 2, 2, 1) and p[0, 0, 0, 0] == pytest.approx(np.mean([0, 1, 4, 5]))
+    assert data.pool(x, 4) is x or np.array_equal(data.pool(x, 4), x)
+    with pytest.raises(ValueError, match="multiple"):
+        data.pool(x, 3)

@@ -139,3 +139,24 @@ def test_python_loop_equals_scan():
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-5, atol=1e-6, err_msg=name)
     np.testing.assert_array_equal(a.divergent, b.divergent)
     np.testing.assert_array_equal(a.fit_step, b.fit_step)
+
+
+def test_above_vs_below_counts_divergence_at_chance_and_needs_both_sides():
+    rel = np.array([0.5, 2.0, 4.0])
+    acc = np.array([[0.5, 0.6, np.nan], [0.5, 0.8, np.nan]])
+    gap, spread = protocols.above_vs_below(rel, acc, 0.1)
+    assert gap == pytest.approx(0.2) and spread == pytest.approx(0.1)
+    np.testing.assert_array_equal(protocols.at_chance(acc, 0.1)[:, 2], [0.1, 0.1])
+    with pytest.raises(ValueError, match="above and below"):
+        protocols.above_vs_below(np.array([2.0, 3.0]), acc[:, :2], 0.1)
+
+
+def test_lambda0_per_seed_matches_each_seed():
+    from catapult import models, ntk
+
+    init_fn, apply_fn, _ = models.fully_connected(16, 1, 2)
+    params = protocols.init_seeds(init_fn, (-1, 3), 2, 0)
+    x = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
+    lam = protocols.lambda0_per_seed(apply_fn, params, x)
+    first = jax.tree_util.tree_map(lambda a: a[1], params)
+    assert lam.shape == (2,) and lam[1] == pytest.approx(ntk.top_eigenvalue(apply_fn, first, x))
