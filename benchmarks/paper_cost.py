@@ -20,7 +20,10 @@ B. The Wide ResNet of Fig. 3d-f: WRN-28-10, standard parameterization, LeCun ini
    apart: an SGD step of the vmapped sweep (``train.sweep`` with ``loop="scan"``, no λ) and
    one vmapped Lanczos λ (the function the sweep calls), first at one learning rate, then at
    as many of the grid's rates as fit in memory; the paper WRN sweep is extrapolated as
-   ceil(rates/n) × (steps · t_step(n) + n_λ · t_λ(n)).
+   ceil(rates/n) × (steps · t_step(n) + n_λ · t_λ(n)) + an estimate of the final evaluation.
+   Its sizes (grid, steps = ⌈measure_c/(2·min η/η_crit)⌉, λ schedule with ``early``, train
+   and test sizes) come from the chapter's paper ``wrn`` settings in catapult/scales.py
+   (``WRN_DEFAULTS`` when there are none); ``--wrn-*`` options override them.
 
 Synthetic inputs (no dataset needed), fixed seeds, float32. Each program's first call
 (compilation + one run) is timed apart from the median of the repeats. Measurements run in
@@ -191,20 +194,45 @@ def fc_settings(tiny: bool) -> dict[str, Any]:
     return c
 
 
+# The WRN's paper settings when catapult/scales.py has none (04_deep_curvature paper "wrn"):
+# WRN-28-10, batch 128, λ on 256 samples, t·η = 30 ≈ 333/λ0 for the paper's η_crit = 0.18.
+WRN_DEFAULTS = dict(depth=28, widening=10, image=32, batch=128, eig_samples=256, eig_iters=20, eig_every=10, early=10,
+                    measure_c=333.0, eta_over_crit=(0.25, 0.5, 0.8, 1.5, 2.5, 4.0, 6.0, 8.0, 12.0, 16.0),
+                    n_train=50_000, n_test=10_000)
+WRN_OPTIONS = ("depth", "widening", "batch", "rates", "steps", "eig_samples", "eig_iters", "eig_every", "early",
+               "n_eval", "timing_steps")
+
+
 def wrn_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The WRN's sizes: chapter 4's paper ``wrn`` settings (else ``WRN_DEFAULTS``), then any
+    ``--wrn-*`` option given; steps = ⌈measure_c/(2·min η/η_crit)⌉ as in the chapter."""
     if args.tiny:
         return dict(depth=10, widening=1, image=8, batch=8, rates=2, steps=20, eig_samples=8, eig_iters=3,
-                    eig_every=5, times=1, n_eval=64, eta_crit=0.18, timing_steps=3)
-    return dict(depth=args.wrn_depth, widening=args.wrn_widening, image=32, batch=args.wrn_batch, rates=args.wrn_rates,
-                steps=args.wrn_steps, eig_samples=args.wrn_eig_samples, eig_iters=args.wrn_eig_iters,
-                eig_every=args.wrn_eig_every, times=args.wrn_times, n_eval=args.wrn_n_eval, eta_crit=0.18,
-                timing_steps=args.wrn_timing_steps)
+                    eig_every=5, early=2, times=1, n_eval=64, eta_crit=0.18, timing_steps=3, source="tiny")
+    paper = dict(settings("04_deep_curvature", "paper"))
+    base = dict(paper["wrn"]) if "wrn" in paper else dict(WRN_DEFAULTS)
+    w = dict(depth=base["depth"], widening=base["widening"], image=base.get("image", 32), batch=base["batch"],
+             rates=len(base["eta_over_crit"]),
+             steps=math.ceil(base["measure_c"] / (2 * min(base["eta_over_crit"]))),
+             eig_samples=base["eig_samples"], eig_iters=base["eig_iters"], eig_every=base["eig_every"],
+             early=base.get("early", 0), times=1, n_eval=base["n_train"] + base["n_test"], eta_crit=0.18,
+             timing_steps=16, source="catapult.scales paper wrn" if "wrn" in paper else "WRN_DEFAULTS")
+    for key in WRN_OPTIONS:
+        value = getattr(args, "wrn_" + key)
+        if value is not None:
+            w[key] = value
+            w["source"] += f", --wrn-{key.replace('_', '-')}"
+    return w
 
 
-def lambda_count(steps: int, every: int | None, times: int) -> int:
-    """Lanczos evaluations in one ``train.sweep`` per learning rate: t = 0, every, … < steps
-    inside the scan, one at t = steps (always computed with ``every``), one per physical time."""
-    return (math.ceil(steps / every) + 1 if every else 0) + times
+def lambda_count(steps: int, every: int | None, times: int, early: int = 0) -> int:
+    """Lanczos evaluations per learning rate in one ``train.sweep``: the common schedule
+    (t = 0, every, 2·every, … and every t ≤ early) at the steps t < steps inside the scan,
+    one at t = steps (always computed when ``every`` is set), one per physical time."""
+    if not every:
+        return times
+    scheduled = np.union1d(np.arange(0, steps + 1, every), np.arange(0, min(early, steps) + 1))
+    return int(np.sum(scheduled < steps)) + 1 + times
 
 
 # ------------------------------------------------------------------ bookkeeping
@@ -512,7 +540,7 @@ def extrapolate(report: Report) -> None:
         2 * c["parameters"], len(c["eta_over_crit"]), full, c["batch"], lambda_count(full, c["eig_every"], 1),
         c["eig_iters"], c["eig_samples"], evaluated=c["n_train"] + c["n_test"] + c["batch"]) / 1e12
     if w:
-        n_lam = lambda_count(w["steps"], w["eig_every"], w["times"])
+        n_lam = lambda_count(w["steps"], w["eig_every"], w["times"], w["early"])
         ex["wrn_paper_model_tflop"] = model_flops(w["forward_flops"], w["rates"], w["steps"], w["batch"], n_lam,
                                                   w["eig_iters"], w["eig_samples"], evaluated=w["n_eval"]) / 1e12
         options = {}
@@ -562,18 +590,9 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tiny", action="store_true", help="tiny sizes (seconds on a CPU; for tests)")
     p.add_argument("--skip-fc", action="store_true")
     p.add_argument("--skip-wrn", action="store_true")
-    p.add_argument("--wrn-depth", type=int, default=28)
-    p.add_argument("--wrn-widening", type=int, default=10)
-    p.add_argument("--wrn-batch", type=int, default=128)
-    p.add_argument("--wrn-rates", type=int, default=10, help="learning rates of the WRN paper grid")
-    p.add_argument("--wrn-steps", type=int, default=330,
-                   help="steps of the WRN paper sweep (t·η = 30 at the smallest η)")
-    p.add_argument("--wrn-eig-samples", type=int, default=256)
-    p.add_argument("--wrn-eig-iters", type=int, default=20)
-    p.add_argument("--wrn-eig-every", type=int, default=10)
-    p.add_argument("--wrn-times", type=int, default=1, help="physical times of the exact λ schedule")
-    p.add_argument("--wrn-n-eval", type=int, default=12000, help="train + test samples evaluated at the end")
-    p.add_argument("--wrn-timing-steps", type=int, default=16)
+    # WRN sizes: default from catapult.scales (04_deep_curvature, paper, "wrn"), else WRN_DEFAULTS
+    for key in WRN_OPTIONS:
+        p.add_argument("--wrn-" + key.replace("_", "-"), type=int, default=None)
     return p.parse_args(argv)
 
 
@@ -584,7 +603,7 @@ def wrn_setup(report: Report, w: dict[str, Any]) -> dict[str, Any]:
     ctx["x"], ctx["y"], ctx["x_eig"] = wrn_problem(w)
     w["parameters"] = int(sum(p.size for p in ctx["params"]))
     w["forward_flops"] = wrn_forward_flops(w["depth"], w["widening"], w["image"])
-    w["lambdas_per_rate"] = lambda_count(w["steps"], w["eig_every"], w["times"])
+    w["lambdas_per_rate"] = lambda_count(w["steps"], w["eig_every"], w["times"], w["early"])
     report.data["settings"]["wrn"] = w
     report.save()
     return ctx

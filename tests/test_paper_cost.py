@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pytest
 
-from catapult import models
+from catapult import models, train
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -65,7 +65,17 @@ def test_lambda_count_matches_the_sweep_schedule(bench):
     # t = 0, 10, ..., 390 in the scan, t = 400 at the end, one exact time: 40 + 1 + 1
     assert bench.lambda_count(400, 10, 1) == 42
     assert bench.lambda_count(330, 10, 1) == 35
+    assert bench.lambda_count(666, 10, 1, early=10) == 67 + 9 + 1 + 1  # plus every step t <= 10
     assert bench.lambda_count(5, None, 0) == 0
+    # against train.sweep's own schedule: the scheduled steps t < T, one at t = T, one exact time
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
+    apply_fn = lambda p, xs: xs @ p  # noqa: E731
+    steps, every = 10, 3
+    kw = {"early": 4} if "early" in train.Curvature._fields else {}
+    run = train.sweep(apply_fn, np.ones((3, 2), np.float32), x, x[:, :2], [0.1], steps,
+                      eig=train.Curvature(x, every=every, times=(0.5,), iters=2, **kw))
+    in_scan = int(np.sum(run.lam_steps < steps))
+    assert bench.lambda_count(steps, every, 1, **kw) == in_scan + 1 + 1
 
 
 def test_tiny_run_end_to_end(bench, tmp_path):
