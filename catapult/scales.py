@@ -67,31 +67,39 @@ _FULL_COMMON = dict(
 )
 
 # Settings of chapter 6 (Sadrtdinov et al. 2024): a scale-invariant MLP on the unit sphere and
-# the planted-feature task (catapult.synthetic). PLRs are effective learning rates.
+# the paper's synthetic task (catapult.synthetic): 16 "tick" features in 32 dimensions, each
+# informative in every sample, 512 training samples, an MLP 32-32 with a fixed head of norm 10,
+# batch 16, binary cross-entropy (isadrtdinov/understanding-large-lrs, synthetic_example). PLRs
+# and FLRs are effective learning rates; the paper's grid runs from 10^-4.5 to 1 and its FLRs
+# from 10^-4.5 to 10^-2.1, with 40,000 pre-training and 20,000 fine-tuning steps.
 _SPHERE_COMMON = dict(
     seed=0,
     data_seed=0,
-    usefulness=(1.0, 0.6, 0.3),
-    noise_dims=200,
+    shape="tick",
+    num_features=16,
+    usefulness=1.0,  # every feature informative in every sample
     margin=0.1,
-    n_train=128,
+    n_train=512,
     n_test=2000,
     hidden=32,
     depth=2,
-    head_norm=2.0,
+    head_norm=10.0,
     batch_size=16,
-    flrs=(3e-4, 1e-3),
-    converged_below=0.05,  # regime 1: late training loss below this (a converged run)
+    flrs=(1e-4, 1e-3, 5e-3),  # all in regime 1; the last (just below the threshold) for the seed barrier
+    ft_seeds=1,  # fine-tuning seeds at every FLR
+    barrier_seeds=4,  # fine-tuning seeds at the largest FLR, paired (0, 1), (2, 3), ... for the barrier
+    converged_below=0.05,  # regime 1: late training loss of every seed below this
+    converged="all",
     chance_below=0.6,  # regime 3: late training accuracy below this (near chance, 0.5)
     random_fraction=0.9,  # regime 3 as well: late loss above this fraction of the loss at initialization
-    subregime_factor=1.5,  # 2A: regime-2 PLRs within this factor of the convergence threshold
-    near_threshold_factor=1.5,  # "at the threshold": within this factor of it
+    subregime_factor=2.0,  # 2A: regime-2 PLRs within this factor of the convergence threshold
     interpolation_points=11,
     isolation_samples=500,
     sharpness_iters=30,
-    # The paper's CIFAR-10 experiment, for the cost estimate on the page (SI ResNet-18).
+    # The paper's CIFAR-10 experiment, for the cost estimate on the page (SI ResNet-18, full CIFAR-10).
     paper_plrs=20,
     paper_seeds=3,
+    paper_flrs=2,
     paper_pt_epochs=200,
     paper_ft_epochs=200,
 )
@@ -240,25 +248,26 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "06_where_large_lrs_lead": {
         "smoke": dict(
             _SPHERE_COMMON,
-            plrs=(3e-3, 2e-2, 3.5e-2, 4e-2, 4.5e-2, 5e-2, 6e-2, 0.2, 0.6),
-            seeds=2,
-            pt_steps=8000,
+            plrs=(3e-4, 3e-3, 5e-3, 7e-3, 8.5e-3, 1e-2, 1.2e-2, 1.5e-2, 2e-2, 2.5e-2, 3e-2, 0.1, 0.3),
+            seeds=3,
+            pt_steps=10_000,
             gap_steps=1000,
-            ft_steps=1000,
-            log_every=200,
+            ft_steps=4000,
+            log_every=500,
         ),
         "ci": dict(
             _SPHERE_COMMON,
-            plrs=(3e-3, 1e-2, 2e-2, 3e-2, 3.5e-2, 4e-2, 4.5e-2, 5e-2, 6e-2, 7e-2, 8e-2, 0.13, 0.3, 0.6),
-            seeds=3,
-            pt_steps=10_000,
+            plrs=(3e-4, 1e-3, 3e-3, 5e-3, 7e-3, 8.5e-3, 1e-2, 1.2e-2, 1.5e-2, 2e-2, 2.5e-2, 3e-2, 4e-2, 6e-2, 0.1, 0.3),
+            seeds=4,
+            pt_steps=20_000,
             gap_steps=2000,
-            ft_steps=2000,
-            log_every=250,
+            ft_steps=10_000,
+            log_every=500,
         ),
         "paper": dict(
             _SPHERE_COMMON,
-            plrs=tuple(float(p) for p in (1e-3, 3e-3, 1e-2, 2e-2, 3e-2, 3.5e-2, 4e-2, 4.5e-2, 5e-2, 6e-2, 7e-2, 8e-2, 0.1, 0.13, 0.2, 0.3, 0.6, 1.0)),
+            plrs=tuple(10 ** (-4.5 + i / 6) for i in range(28)),  # 10^-4.5 ... 1
+            flrs=tuple(10 ** (-4.5 + 0.45 * i) for i in range(6)),  # 10^-4.5 ... 10^-2.25
             seeds=10,
             pt_steps=40_000,
             gap_steps=5000,

@@ -524,9 +524,12 @@ def classify_regimes(
     random_above: float,
     late_accuracy: np.ndarray | None = None,
     chance_below: float | None = None,
+    converged: str = "mean",
 ) -> Regimes:
     """Sort PLRs into regimes from the late training loss of each (PLR, seed) run, (P, S):
-    regime 1 when the seeds' mean is below ``converged_below``, regime 3 when it is above
+    regime 1 when the seeds' mean is below ``converged_below`` (``converged="mean"``) or
+    when every seed's is (``converged="all"``: training converges whatever the seed; a PLR
+    at which only some seeds converge is then regime 2), regime 3 when the mean is above
     ``random_above`` (the loss of a network that learned nothing; or a run diverged), and
     regime 2 in between. With ``late_accuracy`` (P, S) and ``chance_below``, a PLR whose
     seeds' mean late training accuracy is below ``chance_below`` (near chance: the run
@@ -549,7 +552,13 @@ def classify_regimes(
             raise ValueError(f"chance_below must be an accuracy in (0, 1], got {chance_below!r}.")
         acc_mean = np.where(np.all(np.isfinite(acc), axis=1), np.mean(acc, axis=1), 0.0)
         random = random | (acc_mean < chance_below)
-    regime = np.where(mean < converged_below, 1, np.where(random, 3, 2))
+    if converged == "mean":
+        conv = mean < converged_below
+    elif converged == "all":
+        conv = np.all(np.where(np.isfinite(late), late, np.inf) < converged_below, axis=1)
+    else:
+        raise ValueError(f"converged must be 'mean' or 'all', got {converged!r}.")
+    regime = np.where(conv, 1, np.where(random, 3, 2))
     order = np.argsort(plrs)
     r, p = regime[order], plrs[order]
     threshold = math.nan
@@ -559,3 +568,31 @@ def classify_regimes(
     third = np.flatnonzero(r == 3)
     random_walk = float(p[third[0]]) if third.size else math.nan
     return Regimes(regime, mean, threshold, random_walk)
+
+
+def subregimes(plrs, regime: np.ndarray, threshold: float, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Split regime 2 into subregime 2A, the PLRs of regime 2 at most ``factor`` times the
+    convergence ``threshold`` (just above it), and 2B, the rest of regime 2. Returns two
+    boolean masks of shape (P,); both empty when the threshold is NaN (no regime 1)."""
+    plrs = positive_array("plrs", plrs)
+    regime = np.asarray(regime)
+    if regime.shape != plrs.shape:
+        raise ValueError(f"regime must have one entry per PLR, shape {plrs.shape}, got {regime.shape}.")
+    factor = positive_float("factor", factor)
+    if factor < 1:
+        raise ValueError(f"factor must be at least 1 (2A starts at the threshold), got {factor}.")
+    in2 = regime == 2
+    if not np.isfinite(threshold):
+        return np.zeros_like(in2), np.zeros_like(in2)
+    a = in2 & (plrs <= factor * threshold)
+    return a, in2 & ~a
+
+
+def mean_and_error(values) -> tuple[float, float]:
+    """Mean and standard error of the mean (ddof = 1) of all finite entries of ``values``
+    (e.g. a measurement over the PLR × seed runs of one subregime); NaN where undefined."""
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return math.nan, math.nan
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else math.nan

@@ -2,13 +2,20 @@
 Sadrtdinov et al. 2024, Sec. 6).
 
 The input is K two-dimensional *features* side by side (dimension 2K). Each feature is a
-point in the square [-2, 2]²; its class is decided by which side of a V-shaped boundary
-curve ``x₂ = |x₁| − 1`` it lies on (class 1 above, class 0 below), with a gap of width
-``2·margin`` around the curve, so that no single linear unit can read it. Feature k is
-*informative* for a fraction ``usefulness[k]`` of the samples; for the others its point
-is drawn on the boundary curve itself, where it says nothing about the class. The
-usefulness of each feature is therefore planted, and "which features did a network learn"
-has a ground truth, measured by two probes:
+point in the square [-2, 2]²; its class is decided by where it lies relative to a
+piecewise-linear boundary that no single linear unit can read. Two shapes:
+
+- ``"tick"`` (the paper's): class 0 in the V-shaped band between the curves
+  ``x₂ = |x₁| − 2`` and ``x₂ = |x₁|``, class 1 above the upper or below the lower curve;
+  the boundary is both curves;
+- ``"v"``: class 1 above the single curve ``x₂ = |x₁| − 1``, class 0 below it.
+
+Around the boundary is a gap of half-width ``margin`` (measured perpendicular to the
+arms, which have slope ±1) that no sample falls into. Feature k is *informative* for a
+fraction ``usefulness[k]`` of the samples; for the others its point is drawn on the
+boundary itself, where it says nothing about the class. The usefulness of each feature is
+therefore planted (the paper uses 16 tick features, all informative in every sample), and
+"which features did a network learn" has a ground truth, measured by two probes:
 
 - :func:`isolate` keeps one feature informative and puts every other one on its
   boundary: the accuracy of a network on such inputs is what it can read from that
@@ -31,6 +38,9 @@ from ._checks import positive_float, positive_int
 #: The feature's square is [-LIM, LIM]².
 LIM = 2.0
 
+#: The feature shapes :func:`make_task` knows.
+SHAPES = ("tick", "v")
+
 
 @dataclass(frozen=True)
 class PlantedTask:
@@ -51,6 +61,7 @@ class PlantedTask:
     margin: float
     seed: int
     noise_dims: int = 0
+    shape: str = "v"
 
     @property
     def num_features(self) -> int:
@@ -61,31 +72,67 @@ class PlantedTask:
         return 2 * self.num_features + self.noise_dims
 
 
-def boundary(x1: np.ndarray) -> np.ndarray:
-    """The class boundary of every feature: x₂ = |x₁| − 1."""
-    return np.abs(x1) - 1.0
+def _check_shape(shape: str) -> str:
+    if shape not in SHAPES:
+        raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}.")
+    return shape
 
 
-def feature_label(points: np.ndarray, margin: float = 0.0) -> np.ndarray:
-    """Class of 2-d feature points (..., 2): 1 above the boundary by more than ``margin``,
-    0 below it by more than ``margin``, -1 inside the gap."""
+def boundary_offsets(shape: str = "v") -> tuple[float, ...]:
+    """The boundary of a feature is the curves x₂ = |x₁| + c for these offsets c."""
+    return (0.0, -2.0) if _check_shape(shape) == "tick" else (-1.0,)
+
+
+def boundary(x1: np.ndarray, shape: str = "v") -> np.ndarray:
+    """The boundary curves at ``x1``: shape (len(boundary_offsets(shape)), *x1.shape)."""
+    x1 = np.asarray(x1, dtype=float)
+    return np.stack([np.abs(x1) + c for c in boundary_offsets(shape)])
+
+
+def on_boundary(points: np.ndarray, shape: str = "v", *, atol: float = 1e-5) -> np.ndarray:
+    """Whether 2-d feature points (..., 2) lie on the boundary (within ``atol``): the
+    uninformative points of a feature."""
     points = np.asarray(points, dtype=float)
-    d = points[..., 1] - boundary(points[..., 0])
-    return np.where(d > margin, 1, np.where(d < -margin, 0, -1))
+    curves = boundary(points[..., 0], shape)
+    return np.any(np.abs(curves - points[..., 1]) <= atol, axis=0)
 
 
-def _sample_class(rng: np.random.Generator, label: int, n: int, margin: float) -> np.ndarray:
+def feature_label(points: np.ndarray, margin: float = 0.0, shape: str = "v") -> np.ndarray:
+    """Class of 2-d feature points (..., 2), -1 inside the gap of half-width ``margin``
+    (perpendicular distance) around the boundary. ``"v"``: 1 above x₂ = |x₁| − 1, 0 below.
+    ``"tick"``: 0 inside the band |x₁| − 2 < x₂ < |x₁|, 1 outside it."""
+    points = np.asarray(points, dtype=float)
+    gap = margin * np.sqrt(2.0)  # vertical extent of a perpendicular margin across a slope-±1 arm
+    d = points[..., 1] - np.abs(points[..., 0])  # height above x₂ = |x₁|
+    if _check_shape(shape) == "v":
+        d = d + 1.0
+        return np.where(d > gap, 1, np.where(d < -gap, 0, -1))
+    inside = (d < -gap) & (d > -2.0 + gap)
+    outside = (d > gap) | (d < -2.0 - gap)
+    return np.where(outside, 1, np.where(inside, 0, -1))
+
+
+def _sample_class(rng: np.random.Generator, label: int, n: int, margin: float, shape: str = "v") -> np.ndarray:
     """``n`` points uniform on the part of the square on the class's side of the gap."""
     out = np.empty((0, 2))
     while len(out) < n:
         cand = rng.uniform(-LIM, LIM, size=(max(64, 3 * (n - len(out))), 2))
-        out = np.concatenate([out, cand[feature_label(cand, margin) == label]])
+        out = np.concatenate([out, cand[feature_label(cand, margin, shape) == label]])
     return out[:n]
 
 
-def _sample_boundary(rng: np.random.Generator, n: int) -> np.ndarray:
-    x1 = rng.uniform(-LIM, LIM, size=n)
-    return np.stack([x1, boundary(x1)], axis=-1)
+def _sample_boundary(rng: np.random.Generator, n: int, shape: str = "v") -> np.ndarray:
+    """``n`` points uniform along the boundary's curves (a curve chosen at random for each),
+    kept inside the square."""
+    offsets = np.asarray(boundary_offsets(shape))
+    out = np.empty((0, 2))
+    while len(out) < n:
+        m = max(64, 2 * (n - len(out)))
+        x1 = rng.uniform(-LIM, LIM, size=m)
+        x2 = np.abs(x1) + offsets[rng.integers(0, offsets.size, size=m)]
+        keep = np.abs(x2) <= LIM
+        out = np.concatenate([out, np.stack([x1[keep], x2[keep]], axis=-1)])
+    return out[:n]
 
 
 def _check_usefulness(usefulness: np.ndarray | list[float] | tuple[float, ...]) -> np.ndarray:
@@ -97,7 +144,7 @@ def _check_usefulness(usefulness: np.ndarray | list[float] | tuple[float, ...]) 
     return u
 
 
-def _sample_set(rng: np.random.Generator, usefulness: np.ndarray, n: int, margin: float, noise_dims: int = 0):
+def _sample_set(rng: np.random.Generator, usefulness: np.ndarray, n: int, margin: float, noise_dims: int = 0, shape: str = "v"):
     k = usefulness.size
     y = rng.integers(0, 2, size=n).astype(np.int32)
     informative = np.zeros((n, k), dtype=bool)
@@ -105,10 +152,10 @@ def _sample_set(rng: np.random.Generator, usefulness: np.ndarray, n: int, margin
         informative[rng.permutation(n)[: int(round(p * n))], j] = True
     x = np.empty((n, k, 2))
     for j in range(k):
-        x[:, j] = _sample_boundary(rng, n)
+        x[:, j] = _sample_boundary(rng, n, shape)
         for label in (0, 1):
             rows = informative[:, j] & (y == label)
-            x[rows, j] = _sample_class(rng, label, int(rows.sum()), margin)
+            x[rows, j] = _sample_class(rng, label, int(rows.sum()), margin, shape)
     x = np.concatenate([x.reshape(n, 2 * k), rng.standard_normal((n, noise_dims))], axis=1)
     return x.astype(np.float32), y, informative
 
@@ -121,24 +168,27 @@ def make_task(
     margin: float = 0.1,
     noise_dims: int = 0,
     seed: int = 0,
+    shape: str = "v",
 ) -> PlantedTask:
-    """Draw the task: K = len(usefulness) features, feature k informative on a fraction
-    ``usefulness[k]`` of the samples (the same fractions in the train and the test set),
-    followed by ``noise_dims`` standard normal coordinates that carry no signal."""
+    """Draw the task: K = len(usefulness) features of the given ``shape`` ("tick" or "v"),
+    feature k informative on a fraction ``usefulness[k]`` of the samples (the same fractions
+    in the train and the test set), followed by ``noise_dims`` standard normal coordinates
+    that carry no signal. The paper's task: 16 tick features, usefulness 1, margin 0.1."""
     u = _check_usefulness(usefulness)
     n_train = positive_int("n_train", n_train)
     n_test = positive_int("n_test", n_test)
     margin = positive_float("margin", margin)
-    if margin >= 1.0:
-        raise ValueError(f"margin must be below 1 (the boundary would swallow a class), got {margin}.")
+    shape = _check_shape(shape)
+    if margin >= (0.5 if shape == "tick" else 1.0):
+        raise ValueError(f"margin must be below {0.5 if shape == 'tick' else 1} for shape {shape!r} (the gap would swallow a class), got {margin}.")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
     if isinstance(noise_dims, bool) or not isinstance(noise_dims, (int, np.integer)) or noise_dims < 0:
         raise ValueError(f"noise_dims must be a non-negative integer, got {noise_dims!r}.")
     rng = np.random.default_rng(int(seed))
-    xtr, ytr, itr = _sample_set(rng, u, n_train, margin, int(noise_dims))
-    xte, yte, ite = _sample_set(rng, u, n_test, margin, int(noise_dims))
-    return PlantedTask(xtr, ytr, xte, yte, itr, ite, u, float(margin), int(seed), int(noise_dims))
+    xtr, ytr, itr = _sample_set(rng, u, n_train, margin, int(noise_dims), shape)
+    xte, yte, ite = _sample_set(rng, u, n_test, margin, int(noise_dims), shape)
+    return PlantedTask(xtr, ytr, xte, yte, itr, ite, u, float(margin), int(seed), int(noise_dims), shape)
 
 
 def _check_feature(task: PlantedTask, k: int) -> int:
@@ -153,7 +203,7 @@ def ablate(task: PlantedTask, k: int, x: np.ndarray | None = None, *, seed: int 
     x = np.array(task.x_test if x is None else x, dtype=np.float32, copy=True)
     if x.ndim != 2 or x.shape[1] != task.input_dim:
         raise ValueError(f"x must have shape (N, {task.input_dim}), got {x.shape}.")
-    x[:, 2 * k : 2 * k + 2] = _sample_boundary(np.random.default_rng(seed), len(x))
+    x[:, 2 * k : 2 * k + 2] = _sample_boundary(np.random.default_rng(seed), len(x), task.shape)
     return x
 
 
@@ -165,7 +215,7 @@ def isolate(task: PlantedTask, k: int, n: int = 1000, *, seed: int = 1) -> tuple
     u = np.zeros(task.num_features)
     u[k] = 1.0
     rng = np.random.default_rng([int(seed), k, task.seed])
-    x, y, _ = _sample_set(rng, u, n, task.margin, task.noise_dims)
+    x, y, _ = _sample_set(rng, u, n, task.margin, task.noise_dims, task.shape)
     return x, y
 
 
@@ -185,3 +235,17 @@ def bayes_accuracy(task: PlantedTask, which: str = "test") -> float:
     inf = task.informative_test if which == "test" else task.informative_train
     any_inf = inf.any(axis=1)
     return float(any_inf.mean() + 0.5 * (~any_inf).mean())
+
+
+def effective_features(accuracies, chance: float = 0.5) -> np.ndarray:
+    """Effective number of features a model uses, from its accuracies with one feature at a
+    time (:func:`isolated_sets`; last axis = features): the participation ratio
+    (Σ_k u_k)² / Σ_k u_k² of u_k = max(a_k − chance, 0). It is 1 when one feature carries
+    everything and K when all K are read equally well; NaN when none is above chance."""
+    a = np.asarray(accuracies, dtype=float)
+    if a.ndim == 0 or a.shape[-1] == 0:
+        raise ValueError(f"accuracies must end with one entry per feature, got shape {a.shape}.")
+    u = np.clip(a - chance, 0.0, None)
+    s1, s2 = u.sum(-1), (u**2).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(s2 > 0, s1**2 / np.where(s2 > 0, s2, 1.0), np.nan)

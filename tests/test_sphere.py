@@ -19,6 +19,12 @@ def task():
 
 
 @pytest.fixture(scope="module")
+def tick():
+    """The paper's feature shape (a V-shaped band), 4 features of mixed usefulness."""
+    return synthetic.make_task([1.0, 0.5, 0.25, 0.0], 80, 120, margin=0.1, seed=5, shape="tick")
+
+
+@pytest.fixture(scope="module")
 def net(task):
     return sphere.mlp(task.input_dim, hidden=8, depth=2)
 
@@ -33,33 +39,58 @@ def test_task_shapes_and_labels(task):
     assert task.input_dim == 2 * 3 + 2 and task.num_features == 3
 
 
-def test_features_have_the_planted_usefulness(task):
+def _check_planted(task, expected_train, expected_test):
     # exactly round(p·N) informative samples per feature, in both sets
-    np.testing.assert_array_equal(task.informative_train.sum(0), [64, 32, 0])
-    np.testing.assert_array_equal(task.informative_test.sum(0), [200, 100, 0])
+    np.testing.assert_array_equal(task.informative_train.sum(0), expected_train)
+    np.testing.assert_array_equal(task.informative_test.sum(0), expected_test)
     for x, y, inf in [(task.x_train, task.y_train, task.informative_train), (task.x_test, task.y_test, task.informative_test)]:
+        assert np.all(np.abs(x[:, : 2 * task.num_features]) <= synthetic.LIM + 1e-6)
         for k in range(task.num_features):
-            lab = synthetic.feature_label(x[:, 2 * k : 2 * k + 2], task.margin)
+            pts = x[:, 2 * k : 2 * k + 2]
+            lab = synthetic.feature_label(pts, task.margin, task.shape)
             # informative points lie on the right side of the gap; the others on the boundary
             np.testing.assert_array_equal(lab[inf[:, k]], y[inf[:, k]])
-            pts = x[~inf[:, k], 2 * k : 2 * k + 2]
-            np.testing.assert_allclose(pts[:, 1], synthetic.boundary(pts[:, 0]), atol=1e-6)
+            assert synthetic.on_boundary(pts[~inf[:, k]], task.shape).all()
+            assert not synthetic.on_boundary(pts[inf[:, k]], task.shape).any()
     # the ideal reader of feature 0 alone is always right
     assert synthetic.bayes_accuracy(task) == 1.0
 
 
-def test_isolate_and_ablate(task):
+def test_features_have_the_planted_usefulness(task, tick):
+    _check_planted(task, [64, 32, 0], [200, 100, 0])
+    _check_planted(tick, [80, 40, 20, 0], [120, 60, 30, 0])
+
+
+def test_tick_feature_label():
+    # the band |x1| - 2 < x2 < |x1| is class 0, above and below it class 1, the gap -1
+    pts = np.array([[0.0, -1.0], [0.0, 0.5], [0.0, -2.5], [1.5, 1.0], [1.5, 1.8], [-1.5, -0.8], [0.0, 0.05], [0.0, -1.95]])
+    np.testing.assert_array_equal(synthetic.feature_label(pts, 0.1, "tick"), [0, 1, 1, 0, 1, 1, -1, -1])
+    np.testing.assert_array_equal(synthetic.feature_label(pts[1:4], 0.0, "v"), [1, 0, 1])
+    assert synthetic.boundary(np.zeros(3), "tick").shape == (2, 3)
+    np.testing.assert_array_equal(synthetic.on_boundary(np.array([[1.0, 1.0], [1.0, -1.0], [1.0, 0.0]]), "tick"), [True, True, False])
+    # both classes are present in the paper's task, in about equal numbers
+    t = synthetic.make_task([1.0] * 16, 512, 100, margin=0.1, seed=0, shape="tick")
+    assert t.input_dim == 32 and 0.4 < t.y_train.mean() < 0.6
+    with pytest.raises(ValueError):
+        synthetic.make_task([1.0], 8, 8, shape="circle")
+    with pytest.raises(ValueError):
+        synthetic.make_task([1.0], 8, 8, margin=0.6, shape="tick")
+
+
+@pytest.mark.parametrize("which", ["task", "tick"])
+def test_isolate_and_ablate(which, request):
+    task = request.getfixturevalue(which)
     x, y = synthetic.isolate(task, 1, n=50)
     assert x.shape == (50, task.input_dim)
-    np.testing.assert_array_equal(synthetic.feature_label(x[:, 2:4], task.margin), y)
+    np.testing.assert_array_equal(synthetic.feature_label(x[:, 2:4], task.margin, task.shape), y)
     for k in (0, 2):  # every other feature on its boundary
-        np.testing.assert_allclose(x[:, 2 * k + 1], synthetic.boundary(x[:, 2 * k]), atol=1e-6)
+        assert synthetic.on_boundary(x[:, 2 * k : 2 * k + 2], task.shape).all()
     xa = synthetic.ablate(task, 0)
-    np.testing.assert_allclose(xa[:, 1], synthetic.boundary(xa[:, 0]), atol=1e-6)
+    assert synthetic.on_boundary(xa[:, :2], task.shape).all()
     np.testing.assert_array_equal(xa[:, 2:], task.x_test[:, 2:])
     xs, ys = synthetic.isolated_sets(task, n=10)
-    assert xs.shape == (3, 10, task.input_dim) and ys.shape == (3, 10)
-    assert synthetic.ablated_sets(task).shape == (3, 200, task.input_dim)
+    assert xs.shape == (task.num_features, 10, task.input_dim) and ys.shape == (task.num_features, 10)
+    assert synthetic.ablated_sets(task).shape == (task.num_features, len(task.x_test), task.input_dim)
 
 
 def test_task_is_deterministic(task):
@@ -306,6 +337,18 @@ def test_classify_regimes():
         sphere.classify_regimes(plrs, late[:3], converged_below=1e-2, random_above=1.0)
     with pytest.raises(ValueError):
         sphere.classify_regimes(plrs, late, converged_below=2.0, random_above=1.0)
+    with pytest.raises(ValueError):
+        sphere.classify_regimes(plrs, late, converged_below=1e-2, random_above=1.0, converged="median")
+
+
+def test_classify_regimes_every_seed_must_converge():
+    # at 1e-2 one seed converged and one did not: regime 1 by the mean, regime 2 by "all"
+    plrs = np.array([1e-3, 1e-2, 3e-2])
+    late = np.array([[1e-5, 2e-5], [1e-4, 1.5e-2], [0.2, 0.3]])
+    by_mean = sphere.classify_regimes(plrs, late, converged_below=1e-2, random_above=1.0)
+    by_all = sphere.classify_regimes(plrs, late, converged_below=1e-2, random_above=1.0, converged="all")
+    assert by_mean.regime.tolist() == [1, 1, 2] and by_all.regime.tolist() == [1, 2, 2]
+    np.testing.assert_allclose(by_all.threshold, np.sqrt(1e-3 * 1e-2))
 
 
 def test_late_statistics(sweep):
@@ -339,3 +382,31 @@ def test_continue_pretraining(task, net, sweep):
     assert (sphere.angle(more.w, sweep.w) > 0).all()
     with pytest.raises(ValueError, match="shape"):
         sphere.continue_pretraining(net, task.x_train, task.y_train, sweep.w[0], [0.01, 0.3], 20, batch_size=8, log_every=10, key=KEY)
+
+
+def test_subregimes():
+    plrs = np.array([1e-3, 5e-3, 7e-3, 1e-2, 2e-2, 1e-1])
+    regime = np.array([1, 1, 2, 2, 2, 3])
+    a, b = sphere.subregimes(plrs, regime, 6e-3, 2.0)
+    np.testing.assert_array_equal(a, [False, False, True, True, False, False])
+    np.testing.assert_array_equal(b, [False, False, False, False, True, False])
+    a, b = sphere.subregimes(plrs, regime, np.nan, 2.0)
+    assert not a.any() and not b.any()
+    with pytest.raises(ValueError):
+        sphere.subregimes(plrs, regime[:3], 6e-3, 2.0)
+    with pytest.raises(ValueError):
+        sphere.subregimes(plrs, regime, 6e-3, 0.5)
+
+
+def test_mean_and_error():
+    m, e = sphere.mean_and_error([[1.0, 3.0], [np.nan, 2.0]])
+    assert m == pytest.approx(2.0) and e == pytest.approx(1.0 / np.sqrt(3))
+    assert np.isnan(sphere.mean_and_error([5.0])[1])
+    assert np.isnan(sphere.mean_and_error([])[0])
+
+
+def test_effective_features():
+    acc = np.array([[1.0, 0.5, 0.5, 0.5], [0.9, 0.9, 0.9, 0.9], [0.5, 0.4, 0.5, 0.5], [1.0, 1.0, 0.5, 0.5]])
+    np.testing.assert_allclose(synthetic.effective_features(acc), [1.0, 4.0, np.nan, 2.0])
+    with pytest.raises(ValueError):
+        synthetic.effective_features(np.zeros((3, 0)))
