@@ -127,3 +127,48 @@ def finite(x: np.ndarray) -> np.ndarray:
     """``x`` with non-finite entries replaced by NaN, so that matplotlib leaves gaps."""
     x = np.asarray(x, dtype=float)
     return np.where(np.isfinite(x), x, np.nan)
+
+
+def curvature_dynamics(ax_loss: plt.Axes, ax_lam: plt.Axes, run, lam0: float, examples: Sequence[float], tau: float,
+                       *, title: str = "") -> None:
+    """Fig. 3a,b (d,e): batch loss and λ_t/λ0 against physical time t·η for a few rates of a sweep.
+
+    ``run``: a :class:`catapult.train.Run` whose ``etas`` are multiples of η_crit = 2/λ0;
+    ``examples``: the multiples to show (the nearest of the sweep), lazy ones (< 1) in the
+    lazy colour, the rest in the catapult colour with 2/(ηλ0) dotted; ``tau``: the measuring
+    time, marked by a grey line, and the x range is [0, 2τ].
+    """
+    factors = np.asarray(run.etas) * float(lam0) / 2
+    styles = ["-", "-", "--", ":"]
+    for k, f in enumerate(examples):
+        i = int(np.argmin(np.abs(factors - f)))
+        eta = float(run.etas[i])
+        color = PHASE_COLORS["lazy" if f < 1 else "catapult"]
+        label = f"η = {factors[i]:g} η_crit"
+        ax_loss.plot(run.loss_steps * eta, finite(run.loss[i]), styles[k % 4], color=color, label=label)
+        ax_lam.plot(run.lam_steps * eta, finite(run.lam[i]) / lam0, styles[k % 4] + "o", ms=3, color=color, label=label)
+        if f > 1:
+            ax_lam.axhline(2 / (eta * lam0), color=color, ls=":", lw=0.9)
+    ax_loss.set(yscale="log", ylabel="batch loss", title=title, xlim=(0, 2 * tau))
+    ax_lam.set(xlabel="physical time t·η", ylabel="λ_t / λ0", yscale="log", xlim=(0, 2 * tau))
+    ax_lam.axvline(tau, color="0.5", lw=0.8)
+    ax_loss.legend(fontsize=8)
+
+
+def lambda_at_time(ax: plt.Axes, run, lam0: float, *, label: str, title: str = "",
+                   marks: dict[str, float] | None = None) -> None:
+    """Fig. 3c (f): λ at the measuring time (``run.lam_at[:, 0]``) over λ0 against η/η_crit.
+
+    The grey curve min(1, 2/(ηλ0)) is where η = 2/λ; divergent runs are shaded from the
+    first one; ``marks`` draws dashed lines at η/η_crit values (default 2/λ0, 4/λ0, 12/λ0).
+    """
+    x = np.asarray(run.etas) * float(lam0) / 2
+    ok = ~np.asarray(run.divergent)
+    ax.plot(x[ok], run.lam_at[ok, 0] / lam0, "o-", color="k", label=label)
+    grid = np.geomspace(x.min(), x.max(), 200)
+    ax.plot(grid, np.minimum(1.0, 1.0 / grid), color="0.6", lw=2, alpha=0.6, label="min(1, 2/(ηλ0))")
+    if not ok.all():
+        ax.axvspan(x[~ok].min(), x.max() * 1.1, color=PHASE_COLORS["divergent"], alpha=0.15, lw=0, label="diverged")
+    mark_lines(ax, {"2/λ0": 1.0, "4/λ0": 2.0, "12/λ0": 6.0} if marks is None else marks)
+    ax.set(xscale="log", yscale="log", xlabel="η / η_crit", ylabel="λ / λ0", title=title, xlim=(x.min() * 0.9, x.max() * 1.1))
+    ax.legend(fontsize=8, loc="lower left")

@@ -284,18 +284,28 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             eig_samples=64, eig_iters=8, eig_every=4, measure_c=20.0, min_steps=30,
             eta_over_crit=(0.5, 1.6, 2.0, 4.0, 6.0, 8.0),
             lazy_max=0.5, catapult_range=(1.5, 2.0), examples=(0.5, 1.6, 2.0),
+            wrn=dict(depth=10, widening=1, image=16, n_train=64, n_test=64, batch=16, eig_samples=32, eig_iters=6,
+                     eig_every=6, early=3, measure_c=24.0, eta_over_crit=(0.5, 3.0), catapult_range=(1.5, 3.0),
+                     examples=(0.5, 3.0)),
         ),
         "ci": dict(
             seed=0, dataset_seed=0, depth=3, width=1024, n_train=512, n_test=512, batch=64,
             eig_samples=128, eig_iters=8, eig_every=5, measure_c=20.0, min_steps=40,
             eta_over_crit=(0.25, 0.5, 1.2, 1.6, 1.8, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0),
             lazy_max=0.5, catapult_range=(1.5, 2.0), examples=(0.5, 1.6, 2.0),
+            wrn=dict(depth=10, widening=1, image=16, n_train=256, n_test=256, batch=32, eig_samples=64, eig_iters=8,
+                     eig_every=4, early=6, measure_c=40.0, eta_over_crit=(0.5, 0.8, 1.5, 2.5, 4.0, 8.0, 16.0),
+                     catapult_range=(1.5, 4.0), examples=(0.5, 1.5, 4.0)),
         ),
         "paper": dict(
             seed=0, dataset_seed=0, depth=3, width=2048, n_train=8192, n_test=2048, batch=512,
             eig_samples=512, eig_iters=20, eig_every=10, measure_c=80.0, min_steps=400,
             eta_over_crit=(0.25, 0.5, 0.8, 1.2, 1.6, 1.8, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0),
             lazy_max=0.5, catapult_range=(1.5, 2.0), examples=(0.5, 1.6, 2.0),
+            # WRN-28-10, batch 128, λ at t·η = 30 (Fig. 3f) ≈ 333/λ0 for the paper's η_crit = 0.18
+            wrn=dict(depth=28, widening=10, image=32, n_train=50_000, n_test=10_000, batch=128, eig_samples=256, eig_iters=20,
+                     eig_every=10, early=10, measure_c=333.0, eta_over_crit=(0.25, 0.5, 0.8, 1.5, 2.5, 4.0, 6.0, 8.0, 12.0, 16.0),
+                     catapult_range=(1.5, 4.0), examples=(0.5, 1.5, 4.0)),
         ),
     },
 }
@@ -337,14 +347,20 @@ class Settings(Mapping):
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(repr(v))}</td></tr>"
-            for k, v in self._values.items()
+            f"<tr><td><code>{html.escape(k)}</code></td><td>{_html_value(v)}</td></tr>" for k, v in self._values.items()
         )
         return (
             f'<details class="catapult-settings"><summary>Settings of this run: scale '
             f"<code>{html.escape(self._scale)}</code> ({len(self._values)} values)</summary>"
             f"<table><thead><tr><th>setting</th><th>value</th></tr></thead><tbody>{rows}</tbody></table></details>"
         )
+
+
+def _html_value(v: Any) -> str:
+    """A setting's value for the HTML table; a nested group of settings as ``key = value`` lines."""
+    if isinstance(v, dict):
+        return "<br>".join(f"<code>{html.escape(str(k))}</code> = {html.escape(repr(w))}" for k, w in v.items())
+    return html.escape(repr(v))
 
 
 def settings(chapter: str, scale: str, **overrides: Any) -> Settings:

@@ -24,7 +24,8 @@ split across them (``jax.sharding``), so the same call runs on one CPU or eight 
 - Curvature (App. A: top NTK eigenvalue, matrix-free, on a fixed batch of a few hundred
   samples), by ``Curvature(x, every=..., times=...)``, two schedules:
 
-  * ``every``: λ_t at the common steps t = 0, every, 2·every, … (≤ T) for every learning
+  * ``every``: λ_t at the common steps t = 0, every, 2·every, … (≤ T), plus every step
+    t ≤ ``early`` (to resolve the first steps of a catapult), for every learning
     rate, evaluated inside the scan under a ``lax.cond`` whose predicate depends on t
     only (so ``vmap`` keeps it a branch, not a select). Run ``lam``; physical time of
     entry (i, r) is ``lam_steps[r] · etas[i]``. Use it for λ_t versus t·η curves.
@@ -66,13 +67,14 @@ class Curvature(NamedTuple):
 
     x: the fixed batch of inputs (a few hundred samples, App. A); every: λ every that many
     steps (None: never); times: physical times t·η at which λ is measured exactly per η;
-    iters: Lanczos steps per measurement.
+    iters: Lanczos steps per measurement; early: with ``every``, also λ at every step t ≤ early.
     """
 
     x: Any
     every: int | None = None
     times: Sequence[float] = ()
     iters: int = 20
+    early: int = 0
 
 
 class Run(NamedTuple):
@@ -385,7 +387,10 @@ def sweep(
     eig_iters = positive_int("eig.iters", eig.iters)
     has_every = eig.every is not None
     every = positive_int("eig.every", eig.every) if has_every else steps + 1
-    lam_steps = np.arange(0, steps + 1, every)
+    early = int(eig.early)
+    if early < 0:
+        raise ValueError(f"eig.early must be a step count >= 0, got {eig.early!r}.")
+    lam_steps = np.union1d(np.arange(0, steps + 1, every), np.arange(0, min(early, steps) + 1))
     eig_now = jnp.asarray(np.isin(np.arange(steps + 1), lam_steps) & has_every)
     times = np.asarray(eig.times, dtype=float).ravel()
     if times.size:
@@ -471,3 +476,72 @@ def max_trainable(run: Run) -> float:
     """The largest learning rate of the sweep whose run did not diverge (NaN if none)."""
     ok = ~run.divergent
     return float(run.etas[ok].max()) if ok.any() else math.nan
+
+
+# ------------------------------------------------------------------ reading a sweep
+
+
+def lambda_drift(run: Run, lam0: float, until: float) -> np.ndarray:
+    """(n,) largest |λ_t/λ0 − 1| of each run over its λ records up to physical time ``until``.
+
+    Uses the common schedule (``lam``) and the exact-time records (``lam_at``) that fall
+    within ``until``; NaN records (after divergence) are skipped. The lazy phase of
+    Sec. 3.1 predicts a drift that vanishes with width.
+    """
+    lam0 = float(lam0)
+    out = np.full(run.etas.shape, np.nan)
+    for i, eta in enumerate(run.etas):
+        vals = [run.lam[i, run.lam_steps * eta <= until], run.lam_at[i, run.lam_times <= until + 1e-12]]
+        vals = np.concatenate(vals)
+        vals = vals[np.isfinite(vals)]
+        if vals.size:
+            out[i] = float(np.max(np.abs(vals / lam0 - 1.0)))
+    return out
+
+
+def spike_steps(run: Run) -> np.ndarray:
+    """(n,) steps until each run's loss, after its peak, is back below its initial value.
+
+    The catapult's loss spike (Fig. 3a,d) is over at that step; a run whose loss never
+    rises above L0 gives its first step below L0 after the start, a run that never comes
+    back (or diverges) gives inf. Needs the loss at every step (``record_every=1``) for
+    a count in steps; otherwise the count is in records × record_every.
+    """
+    every = int(run.loss_steps[1] - run.loss_steps[0]) if run.loss_steps.size > 1 else 1
+    out = np.full(run.etas.shape, np.inf)
+    for i in range(run.etas.size):
+        loss = run.loss[i]
+        if run.divergent[i] or not np.isfinite(loss).any():
+            continue
+        peak = int(np.nanargmax(loss))
+        below = np.flatnonzero(loss[peak:] < loss[0])
+        if below.size:
+            out[i] = float((peak + below[0]) * every)
+    return out
+
+
+def early_rise(run: Run, lam0: float, until: int) -> np.ndarray:
+    """(n,) largest λ_t/λ0 over the common λ records at steps 1..``until`` (NaN if none).
+
+    The paper notes that in a Wide ResNet λ_t first rises before the catapult brings it
+    down (Sec. 3.1); values above 1 show that rise. Use ``Curvature(early=until)``.
+    """
+    sel = (run.lam_steps >= 1) & (run.lam_steps <= until)
+    if not sel.any():
+        return np.full(run.etas.shape, np.nan)
+    with np.errstate(invalid="ignore"):
+        return np.nanmax(np.where(np.isfinite(run.lam[:, sel]), run.lam[:, sel], -np.inf), axis=1) / float(lam0)
+
+
+def param_norm_ratio(run: Run, params0: Any) -> np.ndarray:
+    """(n,) ‖θ_T‖/‖θ_0‖ of each run (needs ``keep_params=True``).
+
+    With normalization layers the loss does not change when a block's weights are scaled,
+    and SGD then grows them; the effective learning rate falls as 1/‖θ‖² (Ch. 6).
+    """
+    if run.params is None:
+        raise ValueError("param_norm_ratio needs the final parameters: run the sweep with keep_params=True.")
+    sq0 = sum(float(np.sum(np.square(np.asarray(p, np.float64)))) for p in jax.tree_util.tree_leaves(params0))
+    sq = sum(np.sum(np.square(np.asarray(p, np.float64)).reshape(run.etas.size, -1), axis=1)
+             for p in jax.tree_util.tree_leaves(run.params))
+    return np.sqrt(sq / sq0)

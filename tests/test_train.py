@@ -124,6 +124,10 @@ def test_curvature_record_follows_a_relu_network_and_lanczos_is_accurate():
     assert abs(run.lam[0, 0] - ref) / ref < 1e-4
     # λ at physical time 6η is measured at step 6, between the records at steps 4 and 8
     assert min(run.lam[0, 1], run.lam[0, 2]) - 1e-3 <= run.lam_at[0, 0] <= max(run.lam[0, 1], run.lam[0, 2]) + 1e-3
+    # early: λ at every step up to 3 as well, the common records unchanged
+    dense = train.sweep(apply_fn, params, x, y, [0.5 / ref], 12, eig=train.Curvature(x, every=4, early=3))
+    assert dense.lam_steps.tolist() == [0, 1, 2, 3, 4, 8, 12]
+    np.testing.assert_allclose(dense.lam[0, [0, 4, 5, 6]], run.lam[0], rtol=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -142,6 +146,7 @@ def test_curvature_record_follows_a_relu_network_and_lanczos_is_accurate():
         dict(eig=train.Curvature(np.zeros((4, 7), np.float32), every=2)),
         dict(eig=train.Curvature(np.zeros((4, 10), np.float32), every=0)),
         dict(eig=train.Curvature(np.zeros((4, 10), np.float32), times=(-1.0,))),
+        dict(eig=train.Curvature(np.zeros((4, 10), np.float32), every=2, early=-1)),
     ],
 )
 def test_bad_input_raises_value_error(bad):
@@ -216,3 +221,31 @@ def test_python_loop_gives_the_same_sweep_as_the_scan():
         np.testing.assert_allclose(v, u, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError):
         train.sweep(apply_fn, params, x, y, [0.1], 5, loop="fori")
+
+
+def test_reading_a_sweep():
+    init_fn, apply_fn, _ = models.fully_connected(1024, 2, 3)
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(32, 6)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 32)]
+    _, params = init_fn(jax.random.PRNGKey(0), x.shape)
+    lam0 = ntk.top_eigenvalue(apply_fn, params, x)
+    etas = np.array([0.3, 3.0, 100.0]) * 2 / lam0  # lazy, catapult, divergent
+    run = train.sweep(apply_fn, params, x, y, etas, 24, eig=train.Curvature(x, every=5, times=(10.0 / lam0,), early=3),
+                      keep_params=True)
+    drift = train.lambda_drift(run, lam0, 10.0 / lam0)
+    assert drift[0] < 0.1 and drift[1] > drift[0]
+    # against a direct reading of the records
+    sel = run.lam_steps * etas[1] <= 10.0 / lam0
+    direct = max(np.abs(run.lam[1, sel] / lam0 - 1).max(), abs(run.lam_at[1, 0] / lam0 - 1))
+    assert drift[1] == pytest.approx(direct)
+    spikes = train.spike_steps(run)
+    assert np.isfinite(spikes[:2]).all() and np.isinf(spikes[2])
+    peak = int(np.argmax(run.loss[1]))
+    assert run.loss[1, int(spikes[1])] < run.loss[1, 0] and (run.loss[1, peak:int(spikes[1])] >= run.loss[1, 0]).all()
+    rise = train.early_rise(run, lam0, 3)
+    np.testing.assert_allclose(rise[:2], run.lam[:2, 1:4].max(axis=1) / lam0)
+    ratio = train.param_norm_ratio(run, params)
+    assert ratio.shape == (3,) and np.isfinite(ratio[:2]).all() and ratio[0] == pytest.approx(1.0, abs=0.1)
+    with pytest.raises(ValueError, match="keep_params"):
+        train.param_norm_ratio(run._replace(params=None), params)
