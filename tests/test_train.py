@@ -21,6 +21,16 @@ def linear_problem(m=48, d=10, k=2, seed=0):
     return (lambda p, xs: xs @ p["w"]), params, x, y
 
 
+def relu_problem(width=32, m=40, seed=1):
+    """A 2-hidden-layer ReLU net on m random 6-d inputs with one-hot labels of 3 classes."""
+    init_fn, apply_fn, _ = models.fully_connected(width, 2, 3)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(m, 6)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, m)]
+    _, params = init_fn(jax.random.PRNGKey(0), x.shape)
+    return apply_fn, params, x, y
+
+
 def test_full_batch_gd_on_a_linear_model_matches_the_closed_form():
     apply_fn, params, x, y = linear_problem()
     m, k = y.shape
@@ -71,11 +81,7 @@ def test_divergence_is_recorded_without_raising_and_frozen():
 
 
 def test_sweep_is_deterministic_and_equals_one_eta_at_a_time():
-    init_fn, apply_fn, _ = models.fully_connected(32, 2, 3)
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(40, 6)).astype(np.float32)
-    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
-    _, params = init_fn(jax.random.PRNGKey(0), x.shape)
+    apply_fn, params, x, y = relu_problem(32, 40, seed=1)
     etas = np.array([0.2, 1.0, 3.0])
     kw = dict(batch_size=8, seed=3, eig=train.Curvature(x[:16], every=10, times=(2.0,)), x_test=x[:8], y_test=y[:8])
     a = train.sweep(apply_fn, params, x, y, etas, 30, **kw)
@@ -204,11 +210,7 @@ def test_unrolled_scan_gives_the_same_sweep():
 
 
 def test_python_loop_gives_the_same_sweep_as_the_scan():
-    init_fn, apply_fn, _ = models.fully_connected(32, 2, 3)
-    rng = np.random.default_rng(2)
-    x = rng.normal(size=(40, 6)).astype(np.float32)
-    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
-    _, params = init_fn(jax.random.PRNGKey(0), x.shape)
+    apply_fn, params, x, y = relu_problem(32, 40, seed=2)
     etas = np.array([0.2, 1.0, 3.0, 60.0])  # the last one diverges
     kw = dict(batch_size=8, seed=1, eig=train.Curvature(x[:16], every=4, times=(2.0, 5.0)), x_test=x[:8],
               y_test=y[:8], keep_params=True, loss_cap=1e6)
@@ -224,11 +226,7 @@ def test_python_loop_gives_the_same_sweep_as_the_scan():
 
 
 def test_reading_a_sweep():
-    init_fn, apply_fn, _ = models.fully_connected(1024, 2, 3)
-    rng = np.random.default_rng(4)
-    x = rng.normal(size=(32, 6)).astype(np.float32)
-    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 32)]
-    _, params = init_fn(jax.random.PRNGKey(0), x.shape)
+    apply_fn, params, x, y = relu_problem(1024, 32, seed=4)
     lam0 = ntk.top_eigenvalue(apply_fn, params, x)
     etas = np.array([0.3, 3.0, 100.0]) * 2 / lam0  # lazy, catapult, divergent
     run = train.sweep(apply_fn, params, x, y, etas, 24, eig=train.Curvature(x, every=5, times=(10.0 / lam0,), early=3),
