@@ -104,6 +104,25 @@ _SPHERE_COMMON = dict(
     paper_ft_epochs=200,
 )
 
+# The chapter's small CIFAR-10 sweep: a scale-invariant ConvNet (sphere.convnet) on a few hundred
+# images average-pooled to 8×8, stepped from a Python loop (loop="python"; convolutions in lax.scan
+# are 10-20x slower on XLA:CPU). At ci (2 CPU cores): ~8 ms per step for 12 runs, ~50 s in all.
+_SPHERE_CIFAR = dict(
+    seed=0,
+    data_seed=0,
+    n_train=256,
+    n_test=2000,
+    image=8,
+    channels=(8, 16, 32),
+    head_norm=10.0,
+    batch_size=32,
+    flr=1e-3,  # one fine-tuning LR, in regime 1
+    ft_seeds=2,  # two fine-tuning minibatch orders per end point: accuracy and the barrier between them
+    converged_below=0.05,  # regime 1: late training loss of every seed below this
+    chance_below=0.15,  # regime 3: late training accuracy below this (chance: 0.1)
+    random_fraction=0.9,  # regime 3 as well: late loss above this fraction of the loss at initialization
+)
+
 # Settings of chapter 3 (linearization after the catapult, Sec. 4.1, Fig. 6 and S13): a
 # one-hidden-layer ReLU network (NTK parameterization) on MNIST, full-batch GD and MSE.
 _LINEAR_COMMON = dict(
@@ -254,6 +273,7 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             gap_steps=1000,
             ft_steps=4000,
             log_every=500,
+            cifar=dict(_SPHERE_CIFAR, plrs=(1e-3, 1e-2, 3e-2, 0.3), seeds=1, pt_steps=1500, ft_steps=500, log_every=150),
         ),
         "ci": dict(
             _SPHERE_COMMON,
@@ -263,6 +283,7 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             gap_steps=2000,
             ft_steps=10_000,
             log_every=500,
+            cifar=dict(_SPHERE_CIFAR, plrs=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3), seeds=2, pt_steps=3000, ft_steps=1000, log_every=150),
         ),
         "paper": dict(
             _SPHERE_COMMON,
@@ -273,6 +294,9 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             gap_steps=5000,
             ft_steps=20_000,
             log_every=500,
+            # a larger ConvNet sweep (not run on CPU): more images at 16×16, a finer PLR grid, more seeds and steps
+            cifar=dict(_SPHERE_CIFAR, n_train=2000, image=16, channels=(16, 32, 64), batch_size=64,
+                       plrs=tuple(10 ** (-3.5 + i / 4) for i in range(13)), seeds=3, pt_steps=20_000, ft_steps=5000, log_every=500),
         ),
     },
     "04_deep_curvature": {

@@ -26,6 +26,7 @@ Divergence (a non-finite loss or weight) is recorded, never raised (see ``_scan.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
@@ -34,11 +35,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import positive_array, positive_float, positive_int
+from ._checks import one_of, positive_array, positive_float, positive_int
 from ._scan import scan_frozen
 
 #: ε inside the normalization; tiny, so that the scale invariance holds to float precision.
 NORM_EPS = 1e-12
+
+#: How :func:`pretrain`, :func:`continue_pretraining` and :func:`finetune` iterate: ``"scan"``
+#: (one compiled ``lax.scan`` for the whole sweep) or ``"python"`` (one compiled, vmapped SGD
+#: step over every run, called from a Python loop; for ConvNets on CPU, where XLA runs
+#: convolutions inside ``scan`` bodies 10-20x slower, jax#12868). Same numbers either way.
+LOOPS = ("scan", "python")
 
 
 # ---------------------------------------------------------------------- networks
@@ -258,6 +265,65 @@ def _pack(loss, acc, w, dead, dead_at, steps, log_every) -> Runs:
     )
 
 
+def _python_runs(net: SphereNet, x, y, w0, etas, keys, steps: int, batch: int, log_every: int):
+    """The runs of :func:`_run_one` for flat arrays of R runs (``w0`` (R, D), ``etas`` (R,),
+    ``keys`` (R, 2)), stepped from a Python loop: one jitted SGD step vmapped over the runs,
+    and after every ``log_every`` steps one jitted observation that freezes a run at its last
+    finite logged state, exactly as :func:`catapult._scan.scan_frozen` does."""
+    step_v, observe_v, freeze_v = _python_fns(net, batch)
+    n = x.shape[0]
+    w = w0
+    loss, acc = observe_v(w, x, y)
+    losses, accs = [loss], [acc]
+    dead = jnp.zeros(w.shape[0], bool)
+    dead_at = jnp.full(w.shape[0], -1, jnp.int32)
+    t = 0
+    for block in range(steps // log_every):
+        new = w
+        for _ in range(log_every):
+            new = step_v(new, etas, keys, np.int32(t), x, y, n)
+            t += 1
+        w, dead, dead_at, loss, acc = freeze_v(w, new, dead, dead_at, np.int32(block + 1), x, y)
+        losses.append(loss)
+        accs.append(acc)
+    return jnp.stack(losses, -1), jnp.stack(accs, -1), w, dead, dead_at
+
+
+@functools.lru_cache(maxsize=32)
+def _python_fns(net: SphereNet, batch: int):
+    """Jitted pieces of :func:`_python_runs` for one network and batch size (cached, so
+    repeated sweeps reuse the compiled step)."""
+
+    def step(w, eta, key, t, x, y, n):
+        idx = _batch_indices(key, t, n, batch)
+        g = jax.grad(lambda v: loss_and_accuracy(net.apply(v, x[idx]), y[idx])[0])(w)
+        return project(w - eta * g)
+
+    def observe(w, x, y):
+        return loss_and_accuracy(net.apply(w, x), y)
+
+    step_v = jax.jit(jax.vmap(step, in_axes=(0, 0, 0, None, None, None, None)), static_argnums=6)
+    observe_v = jax.vmap(observe, in_axes=(0, None, None))
+
+    def freeze(w, new, dead, dead_at, block, x, y):
+        loss, acc = observe_v(new, x, y)
+        finite = jnp.all(jnp.isfinite(new), axis=-1) & jnp.isfinite(loss) & jnp.isfinite(acc)
+        bad = dead | ~finite
+        w = jnp.where(bad[:, None], w, new)
+        dead_at = jnp.where(bad & ~dead, block, dead_at)
+        return w, bad, dead_at, jnp.where(bad, jnp.nan, loss), jnp.where(bad, jnp.nan, acc)
+
+    return step_v, jax.jit(observe_v), jax.jit(freeze)
+
+
+def _flat_python(net, x, y, w0, etas, keys, lead, steps, batch, log_every):
+    """:func:`_python_runs` over runs given with a common leading shape ``lead``
+    (``w0`` lead + (D,), ``etas`` lead, ``keys`` lead + (2,)); outputs reshaped to ``lead``."""
+    R = math.prod(lead)
+    out = _python_runs(net, x, y, w0.reshape(R, -1), etas.reshape(R), keys.reshape(R, -1), steps, batch, log_every)
+    return tuple(a.reshape(lead + a.shape[1:]) for a in out)
+
+
 def initial_points(net: SphereNet, seeds: int, key: jax.Array) -> jax.Array:
     """The starting points on the sphere that :func:`pretrain` uses for ``seeds`` seeds and ``key``: (seeds, D)."""
     seeds = positive_int("seeds", seeds)
@@ -275,11 +341,14 @@ def pretrain(
     batch_size: int,
     log_every: int,
     key: jax.Array,
+    loop: str = "scan",
 ) -> Runs:
     """Pre-train from ``seeds`` random points on the sphere at every PLR: results have
     leading shape (len(plrs), seeds). Seed s fixes the starting point and the order of the
     minibatches, shared by every PLR, so the PLR is the only difference along the first
-    axis. One jit-compiled program vmapped over PLRs and seeds."""
+    axis. One jit-compiled program vmapped over PLRs and seeds (``loop="scan"``), or one
+    jitted SGD step vmapped over them and called from a Python loop (``loop="python"``,
+    for ConvNets on CPU; see :data:`LOOPS`)."""
     x, y = _check_data(net, x, y)
     plrs = positive_array("plrs", plrs).astype(np.float32)
     seeds = positive_int("seeds", seeds)
@@ -287,7 +356,13 @@ def pretrain(
     keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(seeds))
     w0 = initial_points(net, seeds, key)
     order = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
-    out = _pretrain_jit(net, x, y, jnp.asarray(plrs), w0, order, steps, batch_size, log_every)
+    if one_of("loop", loop, LOOPS) == "python":
+        P = plrs.size
+        lead = (P, seeds)
+        out = _flat_python(net, x, y, jnp.broadcast_to(w0, lead + w0.shape[1:]), jnp.broadcast_to(jnp.asarray(plrs)[:, None], lead),
+                           jnp.broadcast_to(order, lead + order.shape[1:]), lead, steps, batch_size, log_every)
+    else:
+        out = _pretrain_jit(net, x, y, jnp.asarray(plrs), w0, order, steps, batch_size, log_every)
     return _pack(*out, steps, log_every)
 
 
@@ -323,11 +398,13 @@ def continue_pretraining(
     batch_size: int,
     log_every: int,
     key: jax.Array,
+    loop: str = "scan",
 ) -> Runs:
     """Continue the end points ``w_end`` (P, S, D) of :func:`pretrain` for ``steps`` more steps,
     each at its own PLR (``plrs``, (P,)), with minibatch orders drawn from ``key`` (use a key
     other than pre-training's for a fresh order). Gives a second, later checkpoint of every
-    run; results have leading shape (P, S). Divergent (non-finite) end points are refused."""
+    run; results have leading shape (P, S). Divergent (non-finite) end points are refused.
+    ``loop`` as in :func:`pretrain`."""
     x, y = _check_data(net, x, y)
     plrs = positive_array("plrs", plrs).astype(np.float32)
     w_end = jnp.asarray(w_end, jnp.float32)
@@ -337,7 +414,12 @@ def continue_pretraining(
         raise ValueError("w_end contains non-finite weights; continue only finite end points.")
     steps, batch_size, log_every = _checked_schedule(steps, batch_size, log_every, x.shape[0])
     keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(w_end.shape[1]))
-    out = _continue_jit(net, x, y, project(w_end), jnp.asarray(plrs), keys, steps, batch_size, log_every)
+    if one_of("loop", loop, LOOPS) == "python":
+        lead = w_end.shape[:2]
+        out = _flat_python(net, x, y, project(w_end), jnp.broadcast_to(jnp.asarray(plrs)[:, None], lead),
+                           jnp.broadcast_to(keys, lead + keys.shape[1:]), lead, steps, batch_size, log_every)
+    else:
+        out = _continue_jit(net, x, y, project(w_end), jnp.asarray(plrs), keys, steps, batch_size, log_every)
     return _pack(*out, steps, log_every)
 
 
@@ -366,11 +448,12 @@ def finetune(
     batch_size: int,
     log_every: int,
     key: jax.Array,
+    loop: str = "scan",
 ) -> Runs:
     """Continue every start point (``w_start`` of shape (..., D), e.g. the PLR × seed end
     points of :func:`pretrain`) at every FLR with ``seeds`` minibatch orders: results have
     leading shape (..., len(flrs), seeds). Fine-tuning seed r uses the same minibatch order
-    for every start point and FLR. One jit-compiled program."""
+    for every start point and FLR. One jit-compiled program (``loop`` as in :func:`pretrain`)."""
     x, y = _check_data(net, x, y)
     w_start = jnp.asarray(w_start, jnp.float32)
     if w_start.ndim < 1 or w_start.shape[-1] != net.dim:
@@ -383,7 +466,13 @@ def finetune(
     steps, batch_size, log_every = _checked_schedule(steps, batch_size, log_every, x.shape[0])
     keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(seeds))
     w1 = w_start if w_start.ndim > 1 else w_start[None]
-    out = _finetune_jit(net, x, y, w1, jnp.asarray(flrs), keys, steps, batch_size, log_every)
+    if one_of("loop", loop, LOOPS) == "python":
+        lead = w1.shape[:-1] + (flrs.size, seeds)
+        out = _flat_python(net, x, y, jnp.broadcast_to(w1[..., None, None, :], lead + (net.dim,)),
+                           jnp.broadcast_to(jnp.asarray(flrs)[:, None], lead), jnp.broadcast_to(keys, lead + keys.shape[1:]),
+                           lead, steps, batch_size, log_every)
+    else:
+        out = _finetune_jit(net, x, y, w1, jnp.asarray(flrs), keys, steps, batch_size, log_every)
     if w_start.ndim == 1:
         out = jax.tree_util.tree_map(lambda a: a[0], out)
     return _pack(*out, steps, log_every)
