@@ -13,7 +13,8 @@ flat vector, the whole state of a run is a point on the sphere S^{D−1}, and "w
 ends" has a plain geometry: the angle between two end points, and the loss along the
 straight line between them (the linear-interpolation barrier).
 
-- :func:`mlp` and :func:`convnet` build scale-invariant networks (:class:`SphereNet`);
+- :func:`mlp`, :func:`convnet` and :func:`resnet18` build scale-invariant networks
+  (:class:`SphereNet`); :func:`build` picks one by name;
 - :func:`pretrain` runs a sweep over pre-training learning rates (PLRs) and seeds as one
   compiled program; :func:`finetune` continues every end point at several small
   fine-tuning learning rates (FLRs) and seeds, again as one program;
@@ -46,6 +47,13 @@ NORM_EPS = 1e-12
 #: step over every run, called from a Python loop; for ConvNets on CPU, where XLA runs
 #: convolutions inside ``scan`` bodies 10-20x slower, jax#12868). Same numbers either way.
 LOOPS = ("scan", "python")
+
+#: The CIFAR-10 architectures :func:`build` knows.
+ARCHS = ("convnet", "resnet18")
+
+#: Samples per forward pass when a loss or accuracy is taken over a whole data set: bounds
+#: the memory of large networks on large data sets (smaller sets go in one pass).
+SAMPLE_CHUNK = 512
 
 
 # ---------------------------------------------------------------------- networks
@@ -156,6 +164,65 @@ def convnet(
     return SphereNet(f"SI-ConvNet {'-'.join(map(str, channels))}", dim, outputs, apply, head, shapes)
 
 
+def _conv(h: jax.Array, K: jax.Array, stride: int = 1) -> jax.Array:
+    return jax.lax.conv_general_dilated(h, K, (stride, stride), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
+def resnet18(width: int = 32, outputs: int = 10, in_channels: int = 3, *, head_norm: float = 10.0, head_seed: int = 0) -> SphereNet:
+    """The paper's scale-invariant ResNet-18 (Sadrtdinov et al. 2024, Sec. 3 and App.): a
+    pre-activation ResNet with stages of 2, 2, 2, 2 basic blocks of ``width``, 2·``width``,
+    4·``width``, 8·``width`` channels (the paper uses width 32; 64 is the standard ResNet-18),
+    strides 1, 2, 2, 2, a 3×3 stem, convolutions without bias, a normalization without
+    learnable scale or shift before every ReLU and in each downsampling shortcut (before its
+    1×1 convolution), then normalization, ReLU, global average pool and a fixed linear head of
+    norm ``head_norm``. Every block's output is homogeneous of degree 1 in the weights and the
+    head reads a normalized feature, so f(αw) = f(w). The paper normalizes with BatchNorm;
+    here, as in :func:`convnet`, each image is normalized over (height, width, channels), so
+    the network is a function of one image and needs no batch statistics. NHWC inputs."""
+    width = positive_int("width", width)
+    outputs = positive_int("outputs", outputs)
+    in_channels = positive_int("in_channels", in_channels)
+    head_norm = positive_float("head_norm", head_norm)
+    shapes: list[tuple[int, ...]] = [(3, 3, in_channels, width)]
+    blocks: list[tuple[int, bool]] = []  # (stride, has a projection shortcut)
+    c_in = width
+    for stage, stride in enumerate((1, 2, 2, 2)):
+        c = width * 2**stage
+        for b in range(2):
+            s_ = stride if b == 0 else 1
+            project_ = s_ != 1 or c_in != c
+            shapes += [(3, 3, c_in, c), (3, 3, c, c)] + ([(1, 1, c_in, c)] if project_ else [])
+            blocks.append((s_, project_))
+            c_in = c
+    shapes_t = tuple(shapes)
+    head = _fixed_head(jax.random.PRNGKey(head_seed), c_in, outputs, head_norm)
+    head_j = jnp.asarray(head)
+    norm_relu = lambda h: jax.nn.relu(_normalize(h, (1, 2, 3)))  # noqa: E731
+
+    def apply(w: jax.Array, x: jax.Array) -> jax.Array:
+        K = iter(_unflatten(w, shapes_t))
+        h = _conv(x, next(K))
+        for stride, has_projection in blocks:
+            a = norm_relu(h)
+            branch = _conv(norm_relu(_conv(a, next(K), stride)), next(K))
+            h = branch + (_conv(_normalize(a, (1, 2, 3)), next(K), stride) if has_projection else h)
+        return jnp.mean(norm_relu(h), axis=(1, 2)) @ head_j
+
+    dim = sum(math.prod(s) for s in shapes_t)
+    return SphereNet(f"SI-ResNet-18 (width {width})", dim, outputs, apply, head, shapes_t)
+
+
+def build(arch: str, *, outputs: int = 10, head_norm: float = 10.0, head_seed: int = 0, **options) -> SphereNet:
+    """The CIFAR-10 network ``arch`` of :data:`ARCHS`: ``"convnet"`` (options: ``channels``)
+    or ``"resnet18"`` (options: ``width``)."""
+    builder = {"convnet": convnet, "resnet18": resnet18}[one_of("arch", arch, ARCHS)]
+    allowed = {"convnet": {"channels", "in_channels"}, "resnet18": {"width", "in_channels"}}[arch]
+    unknown = set(options) - allowed
+    if unknown:
+        raise ValueError(f"{arch} takes the options {sorted(allowed)}, not {sorted(unknown)}.")
+    return builder(outputs=outputs, head_norm=head_norm, head_seed=head_seed, **options)
+
+
 # ------------------------------------------------------------------ loss, accuracy
 
 
@@ -169,6 +236,29 @@ def loss_and_accuracy(logits: jax.Array, labels: jax.Array) -> tuple[jax.Array, 
     logp = jax.nn.log_softmax(logits, axis=-1)
     nll = -jnp.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
     return jnp.mean(nll), jnp.mean(jnp.argmax(logits, axis=-1) == labels)
+
+
+def _dataset_loss_and_accuracy(net: SphereNet, w: jax.Array, x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """:func:`loss_and_accuracy` of ``w`` on the whole of (x, y), :data:`SAMPLE_CHUNK` samples
+    per forward pass (``lax.map``); one pass when the set is no larger."""
+    n = x.shape[0]
+    if n <= SAMPLE_CHUNK:
+        return loss_and_accuracy(net.apply(w, x), y)
+
+    def sums(xc, yc):
+        loss, acc = loss_and_accuracy(net.apply(w, xc), yc)
+        return loss * xc.shape[0], acc * xc.shape[0]
+
+    k = n // SAMPLE_CHUNK
+    head = k * SAMPLE_CHUNK
+    xs = x[:head].reshape((k, SAMPLE_CHUNK) + x.shape[1:])
+    ys = y[:head].reshape(k, SAMPLE_CHUNK)
+    loss, acc = jax.lax.map(lambda c: sums(*c), (xs, ys))
+    loss, acc = jnp.sum(loss), jnp.sum(acc)
+    if head < n:
+        l_rest, a_rest = sums(x[head:], y[head:])
+        loss, acc = loss + l_rest, acc + a_rest
+    return loss / n, acc / n
 
 
 def project(w: jax.Array) -> jax.Array:
@@ -241,7 +331,7 @@ def _run_one(net: SphereNet, x, y, w0, eta, key, steps: int, batch: int, log_eve
         return jax.lax.scan(one, state, None, length=log_every)[0]
 
     def observe(state):
-        return loss_and_accuracy(net.apply(state[0], x), y)
+        return _dataset_loss_and_accuracy(net, state[0], x, y)
 
     recs, dead, dead_at, final = scan_frozen(sgd, (w0, jnp.zeros((), jnp.int32)), observe, steps // log_every)
     return recs[0], recs[1], final[0], dead, dead_at
@@ -300,7 +390,7 @@ def _python_fns(net: SphereNet, batch: int):
         return project(w - eta * g)
 
     def observe(w, x, y):
-        return loss_and_accuracy(net.apply(w, x), y)
+        return _dataset_loss_and_accuracy(net, w, x, y)
 
     step_v = jax.jit(jax.vmap(step, in_axes=(0, 0, 0, None, None, None, None)), static_argnums=6)
     observe_v = jax.vmap(observe, in_axes=(0, None, None))
@@ -486,14 +576,15 @@ def _flat_models(w) -> tuple[jax.Array, tuple[int, ...]]:
     return w.reshape(-1, w.shape[-1]), w.shape[:-1]
 
 
-def evaluate(net: SphereNet, w, x, y, *, chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
+def evaluate(net: SphereNet, w, x, y, *, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Loss and accuracy of every model in ``w`` (..., D) on (x, y); arrays of shape (...).
 
-    Models are evaluated ``chunk`` at a time (``lax.map``) to bound memory. A non-finite
-    model gives NaN.
+    Models are evaluated ``chunk`` at a time (``lax.map``; by default 64, fewer for networks
+    of more than 65,536 weights, down to one at a time for a ResNet-18), each on
+    :data:`SAMPLE_CHUNK` samples per pass, to bound memory. A non-finite model gives NaN.
     """
     x, y = _check_data(net, x, y)
-    chunk = positive_int("chunk", chunk)
+    chunk = max(1, min(64, 2**22 // net.dim)) if chunk is None else positive_int("chunk", chunk)
     flat, lead = _flat_models(w)
     if flat.shape[-1] != net.dim:
         raise ValueError(f"w must have shape (..., {net.dim}), got {tuple(lead) + (flat.shape[-1],)}.")
@@ -503,7 +594,7 @@ def evaluate(net: SphereNet, w, x, y, *, chunk: int = 64) -> tuple[np.ndarray, n
 
 def _evaluate_impl(net, flat, x, y, chunk):
     def one(w):
-        loss, acc = loss_and_accuracy(net.apply(w, x), y)
+        loss, acc = _dataset_loss_and_accuracy(net, w, x, y)
         ok = jnp.all(jnp.isfinite(w))
         return jnp.where(ok, loss, jnp.nan), jnp.where(ok, acc, jnp.nan)
 

@@ -154,6 +154,80 @@ def test_convnet_is_scale_invariant():
     np.testing.assert_allclose(cnn.apply(7.0 * w, x), f, rtol=2e-4, atol=2e-4)
 
 
+def resnet18_weights(width: int, in_channels: int = 3) -> int:
+    """Weights of a pre-activation ResNet-18 without biases or head, counted by hand."""
+    n, c_in = 9 * in_channels * width, width
+    for stage in range(4):
+        c = width * 2**stage
+        n += 9 * c_in * c + 9 * c * c + (c_in * c if c != c_in else 0) + 2 * 9 * c * c
+        c_in = c
+    return n
+
+
+def test_resnet18_is_scale_invariant_and_has_the_papers_size():
+    # the paper's width 32 (2.79M trainable weights); 64 gives the 11.16M convolution weights of the standard (pre-activation) ResNet-18
+    assert sphere.resnet18(32).dim == resnet18_weights(32) == 2_790_240
+    assert sphere.resnet18(64).dim == resnet18_weights(64) == 11_159_232
+    net = sphere.resnet18(4, outputs=3, head_norm=5.0)
+    assert net.dim == resnet18_weights(4) and net.head.shape == (32, 3)
+    x = jax.random.normal(KEY, (5, 16, 16, 3))
+    w = net.init(jax.random.PRNGKey(1))
+    f = net.apply(w, x)
+    assert f.shape == (5, 3) and bool(jnp.all(jnp.isfinite(f)))
+    for alpha in (0.05, 7.0):
+        np.testing.assert_allclose(net.apply(alpha * w, x), f, rtol=2e-4, atol=2e-4)
+    # each image is its own input: the logits of one image do not depend on the others in the batch
+    np.testing.assert_allclose(net.apply(w, x[:1]), f[:1], rtol=1e-5, atol=1e-5)
+    # and the gradient is orthogonal to w, so projected SGD moves along the sphere
+    g = jax.grad(lambda v: sphere.loss_and_accuracy(net.apply(v, x), jnp.arange(5) % 3)[0])(w)
+    assert abs(float(jnp.vdot(w, g))) < 1e-4 * float(jnp.linalg.norm(g))
+    with pytest.raises(ValueError, match="width"):
+        sphere.resnet18(0)
+
+
+def test_build_picks_the_architecture_and_checks_its_options():
+    assert sphere.build("convnet", channels=(4, 6), outputs=3).dim == sphere.convnet((4, 6), outputs=3).dim
+    assert sphere.build("resnet18", width=4).dim == resnet18_weights(4)
+    with pytest.raises(ValueError, match="arch"):
+        sphere.build("vgg16")
+    with pytest.raises(ValueError, match="width"):
+        sphere.build("convnet", width=32)
+
+
+def test_paper_scale_cifar_settings_build_the_papers_resnet():
+    """Chapter 6's paper scale: the paper's SI ResNet-18 of width 32 on the full CIFAR-10 at 32×32,
+    batch 128, 200 epochs; a few steps of it run (on 8 images) through the same calls as the chapter."""
+    from catapult import data, scales
+
+    pc = scales.settings("06_where_large_lrs_lead", "paper").cifar
+    net = sphere.build(pc["arch"], head_norm=pc["head_norm"], **pc["net"])
+    assert net.dim == 2_790_240 and pc["image"] == 32 and pc["batch_size"] == 128
+    assert pc["n_train"] == 50_000 and pc["pt_steps"] * pc["batch_size"] >= 199 * 50_000
+    assert pc["pt_steps"] % pc["log_every"] == 0
+    x = data.pool(np.asarray(jax.random.normal(KEY, (8, 32, 32, 3)), np.float32), pc["image"])
+    runs = sphere.pretrain(net, x, np.arange(8) % 10, [1e-3], 1, 2, batch_size=4, log_every=1, key=KEY, loop="python")
+    assert runs.loss.shape == (1, 1, 3) and np.all(np.isfinite(runs.loss)) and not runs.diverged.any()
+
+
+def test_whole_set_statistics_in_chunks_equal_one_pass(monkeypatch, task):
+    """Losses and accuracies over a data set larger than SAMPLE_CHUNK are summed over chunks
+    (and a remainder): the same numbers as one pass, in evaluate and in the training logs."""
+    x, y = task.x_test[:150], task.y_test[:150]
+    kw = dict(batch_size=8, log_every=5, key=jax.random.PRNGKey(2))
+    fresh = lambda: sphere.mlp(task.input_dim, hidden=8, depth=2)  # noqa: E731  (a new net: a fresh trace)
+    w = np.stack([fresh().init(jax.random.PRNGKey(k)) for k in range(3)])
+    one_pass = sphere.evaluate(fresh(), w, x, y)
+    runs = sphere.pretrain(fresh(), x, y, [0.01, 0.1], 2, 10, **kw)
+    monkeypatch.setattr(sphere, "SAMPLE_CHUNK", 40)  # 150 = 3 × 40 + 30
+    chunked = sphere.evaluate(fresh(), w, x, y, chunk=2)
+    np.testing.assert_allclose(chunked[0], one_pass[0], rtol=1e-5)
+    np.testing.assert_allclose(chunked[1], one_pass[1], atol=1e-6)
+    for loop in ("scan", "python"):
+        again = sphere.pretrain(fresh(), x, y, [0.01, 0.1], 2, 10, loop=loop, **kw)
+        np.testing.assert_allclose(again.loss, runs.loss, rtol=1e-5)
+        np.testing.assert_allclose(again.accuracy, runs.accuracy, atol=1e-6)
+
+
 def test_gradient_is_orthogonal_to_weights(task, net):
     # Euler's theorem for a degree-0 homogeneous function: <w, ∇L(w)> = 0
     w = net.init(KEY)
