@@ -11,6 +11,7 @@ the prose, so the text never quotes a number typed by hand.
 
 from __future__ import annotations
 
+import ast
 import html
 import json
 import math
@@ -191,11 +192,22 @@ def table_text(claims: Iterable[Claim]) -> str:
     return "\n".join(lines)
 
 
+def _plain(text: str) -> str:
+    """The text/plain form that myst-nb renders back as exactly ``text``. myst-nb passes glued
+    plain text through ``ast.literal_eval`` ("1, 2" becomes the tuple (1, 2), "2,790,240" the
+    tuple (2, 790, 240)); such text is glued as a quoted string literal instead."""
+    try:
+        unchanged = str(ast.literal_eval(text)) == text
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        unchanged = True  # myst-nb keeps text it cannot evaluate as it is
+    return text if unchanged else repr(text)
+
+
 class _Text:
-    """A value whose text/plain form is exactly ``text`` (no quotes), for glued prose."""
+    """A value whose text/plain form renders in glued prose as exactly ``text`` (see :func:`_plain`)."""
 
     def __init__(self, text: str) -> None:
-        self.text = text
+        self.text = _plain(text)
 
     def __repr__(self) -> str:
         return self.text

@@ -82,3 +82,11 @@ def test_report_rejects_duplicate_ids():
     c = claims.at_most("a", "s", "x", bound=1.0, measured=0.5)
     with pytest.raises(ValueError, match="unique"):
         claims.report([c, c])
+
+
+@pytest.mark.parametrize("text", ["0.9", "5", "1e-05", "0.0010", "2,790,240", "0.001, 0.003", "SI-ResNet-18 (width 32)", "(a)", "'quoted'", "[1, 2]", "≈ 3"])
+def test_glued_text_renders_as_itself(text):
+    """myst-nb literal-evaluates glued text/plain before showing it; what it shows must be the text."""
+    from myst_nb.core.variables import format_plain_text
+
+    assert format_plain_text(repr(claims._Text(text)), "") == text
