@@ -16,6 +16,9 @@ PHASE_COLORS = {
     "unconverged": "#7F7F7F",
 }
 
+#: One colour per regime of Sadrtdinov et al. (1 convergence, 2 chaotic equilibrium, 3 random walk).
+REGIME_COLORS = {1: PHASE_COLORS["lazy"], 2: PHASE_COLORS["catapult"], 3: PHASE_COLORS["divergent"]}
+
 STYLE = {
     "figure.dpi": 110,
     "savefig.dpi": 150,
@@ -172,3 +175,27 @@ def lambda_at_time(ax: plt.Axes, run, lam0: float, *, label: str, title: str = "
     mark_lines(ax, {"2/λ0": 1.0, "4/λ0": 2.0, "12/λ0": 6.0} if marks is None else marks)
     ax.set(xscale="log", yscale="log", xlabel="η / η_crit", ylabel="λ / λ0", title=title, xlim=(x.min() * 0.9, x.max() * 1.1))
     ax.legend(fontsize=8, loc="lower left")
+
+
+def shade_regimes(ax: plt.Axes, grid: Sequence[float], regime: Sequence[int], darker: Sequence[bool] | None = None) -> None:
+    """Shade each point of a log-spaced learning-rate ``grid`` by its regime (1, 2, 3; chapter 6),
+    out to the geometric midpoints between neighbours; the ``darker`` points (subregime 2A)
+    more strongly. Sets a log x axis spanning the grid."""
+    grid = np.asarray(grid, dtype=float)
+    regime = np.asarray(regime)
+    darker = np.zeros(grid.size, dtype=bool) if darker is None else np.asarray(darker, dtype=bool)
+    if grid.ndim != 1 or grid.size < 2 or regime.shape != grid.shape or darker.shape != grid.shape:
+        raise ValueError(f"grid, regime and darker must be 1-d of one length ≥ 2, got {grid.shape}, {regime.shape}, {darker.shape}.")
+    edges = np.sqrt(grid[1:] * grid[:-1])
+    lo = np.concatenate([[grid[0] / 1.3], edges])
+    hi = np.concatenate([edges, [grid[-1] * 1.3]])
+    for i, r in enumerate(regime):
+        ax.axvspan(lo[i], hi[i], color=REGIME_COLORS[int(r)], alpha=0.3 if darker[i] else 0.12, lw=0)
+    ax.set_xscale("log")
+    ax.set_xlim(lo[0], hi[-1])
+
+
+def regime_legend(ax: plt.Axes, **kwargs) -> None:
+    """A legend of the three regimes' shades (for panels drawn with :func:`shade_regimes`)."""
+    handles = [mpl.patches.Patch(color=REGIME_COLORS[r], alpha=0.3, label=f"regime {r}") for r in (1, 2, 3)]
+    ax.legend(handles=handles, **kwargs)

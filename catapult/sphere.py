@@ -685,15 +685,27 @@ class Regimes(NamedTuple):
     random_walk: float
 
 
+def _late(records: np.ndarray, window: float) -> np.ndarray:
+    """The records (..., T+1) of the last ``window`` fraction of training (at least two)."""
+    if not 0 < window <= 1:
+        raise ValueError(f"window must be a fraction in (0, 1], got {window!r}.")
+    T = records.shape[-1]
+    return records[..., T - max(2, int(round(window * (T - 1)))) :]
+
+
 def late_statistics(runs: Runs, window: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of the logged training loss over the last ``window``
     fraction of training, per run (shape runs.loss.shape[:-1])."""
-    if not 0 < window <= 1:
-        raise ValueError(f"window must be a fraction in (0, 1], got {window!r}.")
-    T = runs.loss.shape[-1]
-    tail = runs.loss[..., T - max(2, int(round(window * (T - 1)))) :]
+    tail = _late(runs.loss, window)
     with np.errstate(invalid="ignore"):
         return np.mean(tail, axis=-1), np.std(tail, axis=-1)
+
+
+def late_accuracy(runs: Runs, window: float = 0.25) -> np.ndarray:
+    """Mean logged training accuracy over the same late window as :func:`late_statistics`,
+    per run (shape runs.accuracy.shape[:-1]); regime 3 sits at chance."""
+    with np.errstate(invalid="ignore"):
+        return np.mean(_late(runs.accuracy, window), axis=-1)
 
 
 def classify_regimes(
@@ -766,6 +778,26 @@ def subregimes(plrs, regime: np.ndarray, threshold: float, factor: float) -> tup
         return np.zeros_like(in2), np.zeros_like(in2)
     a = in2 & (plrs <= factor * threshold)
     return a, in2 & ~a
+
+
+def best_inside_vs_outside(mean, error, inside) -> tuple[int, int, float, float]:
+    """The best entry (highest ``mean``) inside the boolean mask ``inside`` and the best outside
+    it: their indices, the difference of their means (inside − outside) and that difference in
+    combined standard errors, ``error`` being each entry's standard error. With one side empty,
+    that side's index is the overall best and the differences are NaN. E.g. the best PLR of
+    subregime 2A against the best PLR elsewhere."""
+    m = np.asarray(mean, dtype=float)
+    e = np.asarray(error, dtype=float)
+    inside = np.asarray(inside, dtype=bool)
+    if m.ndim != 1 or e.shape != m.shape or inside.shape != m.shape:
+        raise ValueError(f"mean, error and inside must be 1-d of one length, got {m.shape}, {e.shape}, {inside.shape}.")
+    best = int(np.argmax(m))
+    i_in = int(np.flatnonzero(inside)[np.argmax(m[inside])]) if inside.any() else best
+    i_out = int(np.flatnonzero(~inside)[np.argmax(m[~inside])]) if (~inside).any() else best
+    if not (inside.any() and (~inside).any()):
+        return i_in, i_out, math.nan, math.nan
+    diff = float(m[i_in] - m[i_out])
+    return i_in, i_out, diff, diff / float(np.hypot(e[i_in], e[i_out]))
 
 
 def mean_and_error(values) -> tuple[float, float]:

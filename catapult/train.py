@@ -472,6 +472,13 @@ def sweep(
     )
 
 
+def conv_loop() -> str:
+    """The ``loop`` for a network with convolutions on the default backend: ``"python"`` on CPU,
+    where XLA runs convolutions inside ``lax.scan`` bodies 10-20x slower (jax#12868), else
+    ``"scan"``. :func:`sweep` and the ``catapult.sphere`` trainers take the same two values."""
+    return "python" if jax.default_backend() == "cpu" else "scan"
+
+
 def max_trainable(run: Run) -> float:
     """The largest learning rate of the sweep whose run did not diverge (NaN if none)."""
     ok = ~run.divergent

@@ -520,3 +520,26 @@ def test_python_loop_equals_scan():
     assert one.w.shape == (1, 1, cnn.dim)
     with pytest.raises(ValueError, match="loop"):
         sphere.pretrain(cnn, x, y, plrs, 1, 5, loop="while", **kw)
+
+
+def test_late_accuracy_uses_the_late_statistics_window():
+    T = 9  # records 0..8: the last quarter is round(0.25 · 8) = 2 records
+    loss = np.arange(T, dtype=float)[None, :].repeat(2, 0)
+    acc = np.linspace(0, 1, T)[None, :].repeat(2, 0)
+    runs = sphere.Runs(loss, acc, np.arange(T), np.zeros((2, 3)), np.zeros(2, bool), -np.ones(2, int))
+    np.testing.assert_allclose(sphere.late_statistics(runs)[0], [7.5, 7.5])
+    np.testing.assert_allclose(sphere.late_accuracy(runs), [np.mean(acc[0, -2:])] * 2)
+    np.testing.assert_allclose(sphere.late_accuracy(runs, window=1.0), [acc[0, 1:].mean()] * 2)  # all but initialization
+    with pytest.raises(ValueError, match="window"):
+        sphere.late_accuracy(runs, window=0)
+
+
+def test_best_inside_vs_outside():
+    mean, err = np.array([0.70, 0.82, 0.80, 0.75]), np.array([0.01, 0.02, 0.01, 0.03])
+    i_in, i_out, diff, z = sphere.best_inside_vs_outside(mean, err, [False, True, True, False])
+    assert (i_in, i_out) == (1, 3)
+    assert diff == pytest.approx(0.07) and z == pytest.approx(0.07 / np.hypot(0.02, 0.03))
+    i_in, i_out, diff, z = sphere.best_inside_vs_outside(mean, err, [False] * 4)
+    assert i_in == i_out == 1 and np.isnan(diff) and np.isnan(z)
+    with pytest.raises(ValueError, match="one length"):
+        sphere.best_inside_vs_outside(mean, err, [True])

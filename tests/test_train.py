@@ -247,3 +247,8 @@ def test_reading_a_sweep():
     assert ratio.shape == (3,) and np.isfinite(ratio[:2]).all() and ratio[0] == pytest.approx(1.0, abs=0.1)
     with pytest.raises(ValueError, match="keep_params"):
         train.param_norm_ratio(run._replace(params=None), params)
+
+
+def test_conv_loop_is_the_python_loop_on_cpu():
+    assert train.conv_loop() == ("python" if jax.default_backend() == "cpu" else "scan")
+    assert train.conv_loop() in train.LOOPS
