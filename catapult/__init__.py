@@ -12,5 +12,5 @@ One module per idea:
 
 from .scales import SCALES, settings
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["SCALES", "settings", "__version__"]

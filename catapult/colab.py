@@ -1,62 +1,110 @@
-"""The first cell of every chapter: in Google Colab it installs this book's stack; elsewhere it does nothing.
+"""The first cell of every chapter: in Google Colab it adds what Colab lacks; elsewhere it does nothing.
 
-A chapter's launch button opens its ``.ipynb`` from the repository in Colab, where neither
-the pinned stack nor :mod:`catapult` is installed. The cell :func:`cell_source` builds (the
-one canonical text, held here) pip-installs ``requirements.txt`` and ``catapult`` from the
-repository named in ``_config.yml`` and then says whether the runtime must be restarted
-(it must when a module the runtime had already imported, e.g. numpy, changed version).
-Outside Colab (no ``google.colab`` module, no ``COLAB_RELEASE_TAG``) it prints nothing,
-installs nothing and never imports :mod:`catapult`. It is tagged ``remove-cell`` so the site
-does not show it.
+A chapter's launch button opens its ``.ipynb`` from the repository in Colab, whose default
+runtime (Python 3.13, jax 0.7.2, numpy, scipy, optax, matplotlib, frozendict, ipykernel)
+already has everything the book needs except neural-tangents and :mod:`catapult`. The cell
+(:func:`cell_source`, the one canonical text) installs ``catapult`` from the repository named
+in ``_config.yml`` without dependencies, then calls :func:`setup`, which installs only what
+is missing: neural-tangents 0.6.5 without its dependencies (its metadata asks for
+TensorFlow, which :mod:`catapult.tangents` makes unnecessary) and any of catapult's own
+requirements that the runtime does not satisfy. It never reinstalls or upgrades a package
+Colab has, so Colab's GPU jax stays, no runtime restart is needed, and it takes seconds.
+Outside Colab (no ``google.colab`` module, no ``COLAB_RELEASE_TAG``) the cell prints nothing
+and installs nothing. It is tagged ``remove-cell`` so the site does not show it.
 
     python -m catapult colab-cell [NOTEBOOK ...]    # default: every notebook chapter of _toc.yml
 
 inserts the cell as the first cell of each notebook, or updates it there; running it
-again changes nothing.
+again changes nothing. ``CATAPULT_COLAB_SOURCE`` replaces the repository as the place the
+cell installs ``catapult`` from (the Colab emulation in ``stacks/`` points it at a checkout).
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from importlib import metadata
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 #: Cell id and tags of the Colab cell (the id lets the command find and update it).
 CELL_ID = "catapult-colab-install"
 TAGS = ["remove-cell", "colab"]
 
+#: Installed without dependencies (see catapult.tangents); frozendict is the one it needs beyond jax.
+NEURAL_TANGENTS = "neural-tangents==0.6.5"
+
 _TEMPLATE = '''\
-# Google Colab only: install the book's pinned stack and the catapult package.
-# Anywhere else this cell does nothing (python -m catapult colab-cell writes it).
-import os as _os, sys as _sys
-if "google.colab" in _sys.modules or "COLAB_RELEASE_TAG" in _os.environ:
-    import importlib.metadata as _md, subprocess as _sp, warnings as _w
-    _loaded = {{}}  # top-level modules the runtime has imported, with their versions
-    with _w.catch_warnings():
-        _w.simplefilter("ignore")  # some modules deprecate their __version__
-        for _n, _m in list(_sys.modules.items()):
-            try:
-                _v = getattr(_m, "__version__", None) if "." not in _n else None
-            except Exception:
-                _v = None
-            if isinstance(_v, str):
-                _loaded[_n] = _v
-    _sp.run([_sys.executable, "-m", "pip", "install", "-q",
-             "-r", "{requirements_url}",
-             "git+{repo_url}@{branch}"], check=True)
-    _norm = lambda v: tuple(int(p) if p.isdigit() else p for p in v.replace("-", ".").replace("+", ".").split("."))
-    _stale = []
-    for _n, _v in _loaded.items():
-        try:
-            if _norm(_md.version(_n)) != _norm(_v):
-                _stale.append(_n)
-        except Exception:
-            pass
-    if _stale:
-        print("Installed. Restart the runtime now (Runtime > Restart session), then run all cells: "
-              "already imported modules changed version: " + ", ".join(sorted(_stale)))
-    else:
-        print("Installed; no restart needed.")
+# Google Colab only: add what Colab lacks for this book (catapult, neural-tangents without
+# TensorFlow); nothing Colab has is reinstalled. Elsewhere this cell does nothing.
+import os, subprocess, sys
+if "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    os.environ.get("CATAPULT_COLAB_SOURCE", "git+{repo_url}@{branch}")], check=True)
+    import catapult.colab; catapult.colab.setup()
 '''
+
+
+def _installed(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def missing(requirements: Sequence[str], installed: Callable[[str], str | None] | None = None) -> list[str]:
+    """The requirements (PEP 508 strings) that the environment does not satisfy, as given.
+
+    A requirement whose package is present at a version outside its range is reported too;
+    :func:`setup` refuses to touch such a package (it would change what Colab imported).
+    """
+    from packaging.requirements import Requirement
+
+    installed = installed or _installed
+    out = []
+    for text in requirements:
+        req = Requirement(text)
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue
+        have = installed(req.name)
+        if have is None or (req.specifier and not req.specifier.contains(have, prereleases=True)):
+            out.append(text)
+    return out
+
+
+def plan(installed: Callable[[str], str | None] | None = None) -> tuple[list[str], list[str]]:
+    """(what to install, what conflicts): catapult's requirements and neural-tangents that
+    this runtime lacks, and the requirements whose package is present at another version."""
+    installed = installed or _installed
+    requires = [r for r in (metadata.requires("catapult-book") or []) if "extra ==" not in r]
+    needed = missing(requires + [NEURAL_TANGENTS], installed)
+    conflicts = [r for r in needed if installed(_name(r)) is not None]
+    return [r for r in needed if r not in conflicts], conflicts
+
+
+def _name(requirement: str) -> str:
+    from packaging.requirements import Requirement
+
+    return Requirement(requirement).name
+
+
+def setup(run: Callable[..., object] = subprocess.run) -> list[str]:
+    """Install, without dependencies, what :func:`plan` finds missing; return it.
+
+    Prints one line: what was installed, and that nothing the runtime had was changed.
+    """
+    to_install, conflicts = plan()
+    if conflicts:
+        print(
+            "catapult: this runtime has versions outside the book's ranges: " + ", ".join(conflicts)
+            + ". Nothing was changed; the chapters may still run. To match the book exactly, "
+            "`pip install` these and restart the runtime."
+        )
+    if to_install:
+        run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *to_install], check=True)
+    added = ", ".join(to_install) if to_install else "nothing beyond catapult"
+    print(f"catapult-book is ready: installed {added}; no package Colab had was changed, no restart needed.")
+    return to_install
 
 
 def repository(root: Path) -> tuple[str, str]:
@@ -69,7 +117,7 @@ def repository(root: Path) -> tuple[str, str]:
     if not url.startswith("https://github.com/"):
         raise ValueError(
             f"_config.yml's repository.url must be a https://github.com/OWNER/NAME URL (got {url!r}): "
-            "the Colab cell installs requirements.txt and catapult from it."
+            "the Colab cell installs catapult from it."
         )
     return url.removesuffix(".git"), str(repo.get("branch") or "main")
 
@@ -77,10 +125,7 @@ def repository(root: Path) -> tuple[str, str]:
 def cell_source(root: Path) -> str:
     """The canonical text of the Colab cell for the book in ``root``."""
     url, branch = repository(root)
-    raw = url.replace("https://github.com/", "https://raw.githubusercontent.com/", 1)
-    return _TEMPLATE.format(
-        requirements_url=f"{raw}/{branch}/requirements.txt", repo_url=url, branch=branch
-    ).rstrip("\n")
+    return _TEMPLATE.format(repo_url=url, branch=branch).rstrip("\n")
 
 
 def new_cell(root: Path):

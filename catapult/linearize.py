@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import ntk, train
+from . import ntk, tangents, train
 from ._checks import positive_array, positive_float, positive_int
 from ._scan import scan_frozen
 
@@ -51,14 +51,13 @@ class LinearRun(NamedTuple):
 
 def tangent_model(apply_fn: ApplyFn, params: Any) -> ApplyFn:
     """``neural_tangents.linearize(apply_fn, params)``: f(θ̄) + J(θ̄)(θ − θ̄) in parameter space."""
-    return ntk._neural_tangents().linearize(apply_fn, params)
+    return tangents.neural_tangents().linearize(apply_fn, params)
 
 
 @functools.lru_cache(maxsize=16)
 def _kernel_fn(apply_fn: ApplyFn) -> Callable:
-    nt = ntk._neural_tangents()
-    impl = nt.NtkImplementation.STRUCTURED_DERIVATIVES
-    return jax.jit(nt.empirical_ntk_fn(apply_fn, trace_axes=(), vmap_axes=0, implementation=impl))
+    structured = tangents.neural_tangents().NtkImplementation.STRUCTURED_DERIVATIVES
+    return jax.jit(tangents.empirical_ntk_fn(apply_fn, structured, trace_axes=(), vmap_axes=0))
 
 
 def _outputs(apply_fn: ApplyFn, params: Any, x: jax.Array) -> jax.Array:

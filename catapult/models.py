@@ -12,7 +12,7 @@ import functools
 import warnings
 
 from ._checks import one_of, positive_float, positive_int
-from ._quiet import import_quietly
+from . import tangents
 
 # neural-tangents warns when a tanh kernel is computed by quadrature (on purpose here) and
 # when parallel branches declare channel axes as -1 and 3 (the same axis of NHWC images).
@@ -77,7 +77,7 @@ def fully_connected(
     if b_std is not None:
         b_std = positive_float("b_std", b_std)
     one_of("parameterization", parameterization, ("ntk", "standard"))
-    stax = import_quietly("neural_tangents.stax")
+    stax = tangents.stax()
     layers = []
     for _ in range(depth):
         layers += [
@@ -115,7 +115,7 @@ def cnn(
     if b_std is not None and b_std != 0.0:
         b_std = positive_float("b_std", b_std)
     one_of("parameterization", parameterization, ("ntk", "standard"))
-    stax = import_quietly("neural_tangents.stax")
+    stax = tangents.stax()
     kw = dict(W_std=w_std, b_std=b_std, parameterization=parameterization)
     return _quiet_triple(stax.serial(
         stax.Conv(channels, (kernel, kernel), padding="SAME", **kw),
@@ -164,7 +164,7 @@ def wide_resnet(
     w_std = positive_float("w_std", w_std)
     one_of("parameterization", parameterization, ("ntk", "standard"))
     one_of("norm", norm, ("layer", None))
-    stax = import_quietly("neural_tangents.stax")
+    stax = tangents.stax()
     conv = lambda c, size, strides=(1, 1): stax.Conv(  # noqa: E731
         c, (size, size), strides, padding="SAME", W_std=w_std, b_std=None, parameterization=parameterization
     )

@@ -11,8 +11,8 @@ linearized network is stable iff η < 2/λ_max(Θ) = η_crit.
 a neural-tangents ``stax`` network, a hand-written model, a Wide ResNet. Vectors on the
 output space have the output's shape; flattened, they are sample-major (index α·k + i).
 
-Only ``dense_ntk`` needs neural-tangents; it is imported on first use (quietly), so
-``import catapult.ntk`` loads neither neural-tangents nor TensorFlow.
+Only ``dense_ntk`` needs neural-tangents; it is imported on first use, through
+:mod:`catapult.tangents`, so ``import catapult.ntk`` does not load it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._checks import positive_float, positive_int
-from ._quiet import import_quietly
+from . import tangents
 
 ApplyFn = Callable[[Any, jax.Array], jax.Array]
 
@@ -208,29 +208,10 @@ def top_eigenvalue_batched(
 # ------------------------------------------------------- dense cross-checks
 
 
-def _neural_tangents():
-    """Import neural-tangents quietly, patched for the structured-derivatives NTK.
-
-    neural-tangents 0.6.5's ``STRUCTURED_DERIVATIVES`` implementation reads
-    ``jax.interpreters.ad.source_info_util`` and ``.config``, which jax 0.5 no longer
-    re-exports there. Re-adding the two aliases (only when missing) makes it run; the
-    tests check that it then agrees with the Jacobian contraction.
-    """
-    nt = import_quietly("neural_tangents")
-    from jax._src import source_info_util
-    from jax.interpreters import ad
-
-    if not hasattr(ad, "source_info_util"):
-        ad.source_info_util = source_info_util
-    if not hasattr(ad, "config"):
-        ad.config = jax.config
-    return nt
-
-
 @functools.lru_cache(maxsize=32)
 def _empirical_ntk(apply_fn: ApplyFn, implementation: int, batch_size: int) -> Callable:
-    nt = _neural_tangents()
-    kernel_fn = nt.empirical_ntk_fn(apply_fn, trace_axes=(), vmap_axes=0, implementation=implementation)
+    nt = tangents.neural_tangents()
+    kernel_fn = tangents.empirical_ntk_fn(apply_fn, implementation, trace_axes=(), vmap_axes=0)
     # nt.batch computes the kernel block by block (each block jitted); otherwise jit the whole.
     return nt.batch(kernel_fn, batch_size=batch_size, device_count=0) if batch_size else jax.jit(kernel_fn)
 
@@ -249,16 +230,14 @@ def dense_ntk(
     whose (m, m, k, k) output is reordered to (m, k, m, k) so that row α·k + i matches
     ``f.reshape(-1)``. ``implementation`` is an ``nt.NtkImplementation`` (default
     ``JACOBIAN_CONTRACTION``; ``STRUCTURED_DERIVATIVES`` is far cheaper for wide dense
-    networks); ``batch_size`` computes the kernel in blocks of that many samples
+    networks, and falls back to the default where this jax breaks it, see
+    :mod:`catapult.tangents`); ``batch_size`` computes the kernel in blocks of that many samples
     (it must divide m).
     """
     out = _output_shape(apply_fn, params, x)
     m = out.shape[0]
     k = out.size // m
-    nt = _neural_tangents()
-    impl = int(nt.NtkImplementation.JACOBIAN_CONTRACTION if implementation is None else implementation)
-    if impl not in {int(i) for i in nt.NtkImplementation}:
-        raise ValueError(f"unknown NTK implementation {implementation!r}; use a member of nt.NtkImplementation.")
+    impl = tangents.implementation(implementation)
     bs = 0 if batch_size is None else positive_int("batch_size", batch_size)
     if bs and m % bs:
         raise ValueError(f"batch_size = {bs} must divide the number of samples m = {m}.")

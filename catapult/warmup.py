@@ -21,11 +21,10 @@ from functools import partial
 from typing import NamedTuple
 
 import jax
-from jax.experimental import enable_x64
 import jax.numpy as jnp
 import numpy as np
 
-from . import fits
+from . import fits, precision
 from ._scan import scan_frozen
 from ._checks import positive_array, positive_float, positive_int
 
@@ -462,7 +461,7 @@ def compare_with_gd(key: jax.Array, n: int, cs, steps: int, f_cap: float = 1e6) 
     Returns the init and the max relative deviation (see ``max_relative_deviation``) per c.
     """
     cs = positive_array("c = eta * lambda0", cs)
-    with enable_x64():
+    with precision.float64():
         u, v = init_params(key, n, jnp.float64)
         init = Init(output(u, v), curvature(u, v))
         etas = cs / float(init.lam0)

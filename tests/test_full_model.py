@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.experimental import enable_x64
+from catapult.precision import float64 as enable_x64
 
 from catapult import full_model as fm
 
