@@ -12,7 +12,7 @@
    written only after a successful run; ``--force`` re-executes everything).
 2. A chapter that raised stops the build, naming the chapter and the failing cell; so
    does a chapter whose claims (see :mod:`catapult.claims`) do not all hold, naming them,
-   and one that wrote to stderr (warnings or TensorFlow's log noise would show on its page).
+   and one that wrote to stderr (warnings or log noise would show on its page).
 3. Each chapter's claims are written to ``<out>/claims/<notebook stem>.json``, and a
    provenance box (:mod:`catapult.provenance`) is appended to its executed copy.
 4. The other pages get a build-wide provenance box, the results page (:mod:`catapult.results`)
@@ -210,7 +210,6 @@ def execute_chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int |
     record_path.unlink(missing_ok=True)  # a chapter that fails below is never cached
     key = input_hash(root, rel, scale)  # hashed before the run: an edit during it is not cached as done
     env_backup = dict(os.environ)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log noise, when a chapter imports it
     os.environ.pop("MPLBACKEND", None)  # a non-inline backend (e.g. Agg) would leave the pages without figures
     jupyter_path = [str(kernel_spec_dir(out))] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
     os.environ["JUPYTER_PATH"] = os.pathsep.join(jupyter_path)

@@ -75,7 +75,7 @@ def device() -> str:
 
     Asked in a short-lived subprocess, so the build itself never holds accelerator memory.
     """
-    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false", TF_CPP_MIN_LOG_LEVEL="3")
+    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
     try:
         proc = subprocess.run(
             [sys.executable, "-c", _PROBE], capture_output=True, text=True, env=env, timeout=120, check=True

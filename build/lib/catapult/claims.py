@@ -1,0 +1,243 @@
+"""Claims: the paper's predictions, checked against what a chapter just measured.
+
+A chapter builds a list of :class:`Claim` records, each naming the prediction, where
+the paper makes it, the value predicted, the value measured and the tolerance, and
+calls :func:`report` at its end. ``report`` shows the reader a table and embeds the
+claims, machine-readable, in that output's metadata (under the key :data:`MIME`), where
+the build (``python -m catapult build``) reads them to fail on a claim that does not hold
+and to write ``_build/claims/<chapter>.json``. :func:`glue` puts measured numbers into
+the prose, so the text never quotes a number typed by hand.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import json
+import math
+import numbers
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+#: The output-metadata key under which ``report`` embeds claims (metadata is never rendered).
+MIME = "application/vnd.catapult.claims+json"
+KEYS = ("id", "statement", "source", "predicted", "measured", "tolerance", "holds")
+
+
+def _plain(x: Any) -> Any:
+    """Convert numpy scalars/arrays to JSON-friendly Python values (NaN/inf become strings)."""
+    if isinstance(x, (np.generic, np.ndarray)):
+        x = x.tolist()
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checked prediction. ``predicted``, ``measured`` and ``tolerance`` are numbers or short text."""
+
+    id: str
+    statement: str
+    source: str
+    predicted: Any
+    measured: Any
+    tolerance: Any
+    holds: bool
+
+    def __post_init__(self) -> None:
+        if not self.id or not self.id.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"a claim id must be non-empty letters, digits, '_' or '-', got {self.id!r}.")
+        object.__setattr__(self, "holds", bool(self.holds))
+        for key in ("predicted", "measured", "tolerance"):
+            object.__setattr__(self, key, _plain(getattr(self, key)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Claim":
+        missing = [k for k in KEYS if k not in d]
+        if missing:
+            raise ValueError(f"a claim record lacks the keys {missing}: {d!r}")
+        return cls(**{k: d[k] for k in KEYS})
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and math.isfinite(float(x))
+
+
+def within(id: str, statement: str, source: str, *, predicted: float, measured: float, tolerance: float) -> Claim:
+    """Holds when |measured − predicted| ≤ tolerance (absolute). NaN never holds.
+
+    A relative slack of 1e-9 on the tolerance keeps float rounding from deciding a tie
+    (e.g. a boundary measured exactly one grid step from the prediction).
+    """
+    measured = float(measured)
+    ok = _finite(measured) and abs(measured - predicted) <= tolerance * (1 + 1e-9)
+    return Claim(id, statement, source, float(predicted), measured, f"± {tolerance:g}", ok)
+
+
+def within_relative(id: str, statement: str, source: str, *, predicted: float, measured: float, rtol: float) -> Claim:
+    """Holds when |measured − predicted| ≤ rtol·|predicted|."""
+    measured = float(measured)
+    ok = _finite(measured) and abs(measured - predicted) <= rtol * abs(predicted)
+    return Claim(id, statement, source, float(predicted), measured, f"± {100 * rtol:g}%", ok)
+
+
+def at_most(id: str, statement: str, source: str, *, bound: float, measured: float, predicted: Any = None) -> Claim:
+    """Holds when measured ≤ bound (NaN never holds)."""
+    measured = float(measured)
+    pred = f"≤ {bound:g}" if predicted is None else predicted
+    return Claim(id, statement, source, pred, measured, f"≤ {bound:g}", _finite(measured) and measured <= bound)
+
+
+def at_least(id: str, statement: str, source: str, *, bound: float, measured: float, predicted: Any = None) -> Claim:
+    """Holds when measured ≥ bound (NaN never holds)."""
+    measured = float(measured)
+    pred = f"≥ {bound:g}" if predicted is None else predicted
+    return Claim(id, statement, source, pred, measured, f"≥ {bound:g}", _finite(measured) and measured >= bound)
+
+
+def fraction(id: str, statement: str, source: str, *, passed: Iterable[bool], required: float = 1.0) -> Claim:
+    """Holds when at least ``required`` of the cases passed; measured is the fraction that did."""
+    passed = np.asarray(list(passed) if not isinstance(passed, np.ndarray) else passed, dtype=bool).ravel()
+    if passed.size == 0:
+        return Claim(id, statement, source, f"{required:.0%} of cases", "no cases", "", False)
+    frac = float(passed.mean())
+    label = f"{int(passed.sum())}/{passed.size}"
+    return Claim(id, statement, source, f"{required:.0%} of cases", label, f"≥ {required:.0%}", frac >= required)
+
+
+# ---------------------------------------------------------------- serialisation
+
+
+def to_json(claims: Iterable[Claim]) -> str:
+    return json.dumps([c.to_dict() for c in claims], indent=2, ensure_ascii=False)
+
+
+def save(claims: Iterable[Claim], path: str | Path) -> Path:
+    """Write the claims as a JSON list of objects with keys :data:`KEYS` (atomically)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(to_json(claims) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def load(path: str | Path) -> list[Claim]:
+    return [Claim.from_dict(d) for d in json.loads(Path(path).read_text(encoding="utf-8"))]
+
+
+def from_notebook(nb: Any) -> list[Claim]:
+    """Every claim embedded by :func:`report` in an executed notebook (an nbformat node or dict)."""
+    found: list[Claim] = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            meta = out.get("metadata", {})
+            if MIME in meta:
+                payload = meta[MIME]
+                if isinstance(payload, str):
+                    payload = json.loads(payload)
+                found.extend(Claim.from_dict(d) for d in payload)
+    return found
+
+
+def failures(claims: Iterable[Claim]) -> list[Claim]:
+    return [c for c in claims if not c.holds]
+
+
+# --------------------------------------------------------------------- display
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, numbers.Integral):
+        return f"{x:d}"
+    if isinstance(x, numbers.Real):
+        ax = abs(x)
+        if ax != 0 and (ax < 1e-3 or ax >= 1e5):
+            return f"{x:.3g}"
+        return f"{x:.4g}"
+    if isinstance(x, list):
+        return ", ".join(_fmt(v) for v in x)
+    return str(x)
+
+
+def table_html(claims: Iterable[Claim]) -> str:
+    """The claims as an HTML table (one row per claim; a ✓ or ✗ in the last column)."""
+    rows = []
+    for c in claims:
+        mark = '<span class="claim-holds">✓ holds</span>' if c.holds else '<span class="claim-fails">✗ fails</span>'
+        cells = [c.id, c.statement, c.source, _fmt(c.predicted), _fmt(c.measured), _fmt(c.tolerance)]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(s)}</td>" for s in cells) + f"<td>{mark}</td></tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("claim", "statement", "paper", "predicted", "measured", "tolerance", ""))
+    return f'<table class="catapult-claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def table_text(claims: Iterable[Claim]) -> str:
+    lines = []
+    for c in claims:
+        lines.append(
+            f"[{'holds' if c.holds else 'FAILS'}] {c.id}: {c.statement} ({c.source}); "
+            f"predicted {_fmt(c.predicted)}, measured {_fmt(c.measured)}, tolerance {_fmt(c.tolerance)}"
+        )
+    return "\n".join(lines)
+
+
+def _plain(text: str) -> str:
+    """The text/plain form that myst-nb renders back as exactly ``text``. myst-nb passes glued
+    plain text through ``ast.literal_eval`` ("1, 2" becomes the tuple (1, 2), "2,790,240" the
+    tuple (2, 790, 240)); such text is glued as a quoted string literal instead."""
+    try:
+        unchanged = str(ast.literal_eval(text)) == text
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        unchanged = True  # myst-nb keeps text it cannot evaluate as it is
+    return text if unchanged else repr(text)
+
+
+class _Text:
+    """A value whose text/plain form renders in glued prose as exactly ``text`` (see :func:`_plain`)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = _plain(text)
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def glue(name: str, value: Any, fmt: str = "{:.3g}") -> None:
+    """Glue ``value`` formatted with ``fmt`` under ``name`` for ``{glue:text}`name` `` in the prose.
+
+    Returns nothing, so a cell ending in a glue call shows no output. Without myst-nb
+    (e.g. a bare Colab runtime) it does nothing.
+    """
+    text = fmt.format(value) if not isinstance(value, str) else value
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:  # pragma: no cover - only without myst-nb
+        return
+    _glue(name, _Text(text), display=False)
+
+
+def report(claims: list[Claim]) -> list[Claim]:
+    """Show the claims table and embed the claims for the build; returns the claims."""
+    from IPython.display import display
+
+    claims = list(claims)
+    ids = [c.id for c in claims]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise ValueError(f"claim ids must be unique within a chapter; repeated: {dupes}")
+    n_ok = sum(c.holds for c in claims)
+    glue("claims_summary", f"{n_ok} of {len(claims)}")
+    bundle = {"text/html": table_html(claims), "text/plain": table_text(claims)}
+    display(bundle, metadata={MIME: [c.to_dict() for c in claims]}, raw=True)
+    return claims

@@ -1,0 +1,210 @@
+"""Linearized networks, and how far the kernel moves once the catapult is over (Sec. 4.1,
+Figures 6 and S13).
+
+The linearization of a network at parameters θ̄ is f_lin(θ, x) = f(θ̄, x) + J(θ̄, x)(θ − θ̄)
+(``neural_tangents.linearize``; :func:`tangent_model`). Gradient descent on the MSE
+L = Σ (f − y)²/(2mk) moves its outputs exactly by the fixed kernel of θ̄:
+
+    f_train' = f_train − η Θ (f_train − y),      f_test' = f_test − η Θ_test (f_train − y),
+
+with Θ = J_train J_trainᵀ/(mk) (the paper's normalization, :mod:`catapult.ntk`) and
+Θ_test = J_test J_trainᵀ/(mk). :func:`gd` computes Θ once (neural-tangents'
+structured-derivatives NTK) and runs the exact dynamics of the linearized model in function
+space, vmapped over learning rates, at the cost of one (mk × mk) matrix-vector product per step
+instead of a pass through the network; the test outputs need only Σ_t e_t, so Θ_test is
+applied once, matrix-free, at the end. The tests and
+chapter 3 check it against parameter-space GD on ``tangent_model``.
+
+A linearized model is stable iff η < 2/λ_max(Θ): the one taken at initialization cannot
+follow a network trained above η_crit = 2/λ0, while one taken after the catapult, when λ has
+dropped below 2/η, can, if the kernel has stopped moving (:func:`kernel_change`).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import ntk, tangents, train
+from ._checks import positive_array, positive_float, positive_int
+from ._scan import scan_frozen
+
+ApplyFn = Callable[[Any, jax.Array], jax.Array]
+
+
+class LinearRun(NamedTuple):
+    """Gradient descent on linearized networks at each learning rate (numpy arrays, leading axis = η)."""
+
+    etas: np.ndarray  # (n,)
+    lam: np.ndarray  # (n,) λ_max(Θ) of the kernel each run used: stable iff η·λ < 2
+    loss: np.ndarray  # (n, T+1) training loss at every step, NaN once divergent
+    divergent: np.ndarray  # (n,) bool: non-finite, or above loss_cap times the initial loss
+    diverged_at: np.ndarray  # (n,) first divergent step, -1 if none
+    train_accuracy: np.ndarray  # (n,) at the end (of the last state below the cap)
+    test_loss: np.ndarray  # (n,)
+    test_accuracy: np.ndarray  # (n,)
+
+
+def tangent_model(apply_fn: ApplyFn, params: Any) -> ApplyFn:
+    """``neural_tangents.linearize(apply_fn, params)``: f(θ̄) + J(θ̄)(θ − θ̄) in parameter space."""
+    return tangents.neural_tangents().linearize(apply_fn, params)
+
+
+@functools.lru_cache(maxsize=16)
+def _kernel_fn(apply_fn: ApplyFn) -> Callable:
+    structured = tangents.neural_tangents().NtkImplementation.STRUCTURED_DERIVATIVES
+    return jax.jit(tangents.empirical_ntk_fn(apply_fn, structured, trace_axes=(), vmap_axes=0))
+
+
+def _outputs(apply_fn: ApplyFn, params: Any, x: jax.Array) -> jax.Array:
+    f = apply_fn(params, x)
+    return f[:, None] if f.ndim == 1 else f.reshape(f.shape[0], -1)
+
+
+def train_kernel(apply_fn: ApplyFn, params: Any, x: Any) -> jax.Array:
+    """The dense (mk × mk) Θ = J Jᵀ/(mk) on ``x``, sample-major (structured derivatives)."""
+    x = jnp.asarray(x)
+    theta = _kernel_fn(apply_fn)(x, None, params)
+    m = x.shape[0]
+    if theta.ndim == 2:  # one output: neural-tangents drops the trivial axes
+        return theta / m
+    k = theta.shape[-1]
+    return jnp.transpose(theta, (0, 2, 1, 3)).reshape(m * k, m * k) / (m * k)
+
+
+def _cross_vp(apply_fn: ApplyFn, params: Any, x_train: jax.Array, x_test: jax.Array, v: jax.Array) -> jax.Array:
+    """Θ_test v = J_test J_trainᵀ v/(mk), matrix-free (one VJP on x_train, one JVP on x_test)."""
+    f_train, vjp = jax.vjp(lambda p: apply_fn(p, x_train), params)
+    (g,) = vjp(v.reshape(f_train.shape))
+    _, out = jax.jvp(lambda p: apply_fn(p, x_test), (params,), (g,))
+    return out / f_train.size
+
+
+@functools.lru_cache(maxsize=16)
+def _dynamics(steps: int):
+    """Function-space GD of one linearized model: vmapped over η, the kernel shared."""
+
+    def one(k_train, err0, eta, cap):
+        def step(state):
+            err, acc = state  # err = f_train − y (flat); acc = Σ_s err_s, for the test outputs
+            return err - eta * (k_train @ err), acc + err
+
+        def observe(state):
+            loss = 0.5 * jnp.mean(state[0] ** 2)
+            return (jnp.where(loss > cap, jnp.inf, loss),)
+
+        (loss,), dead, dead_at, (err, acc) = scan_frozen(step, (err0, jnp.zeros_like(err0)), observe, steps)
+        return loss, dead, dead_at, err, acc
+
+    return jax.jit(jax.vmap(one, in_axes=(None, None, 0, None)))
+
+
+@functools.lru_cache(maxsize=16)
+def _test_outputs(apply_fn: ApplyFn):
+    def one(params, x_train, x_test, eta, acc):
+        return apply_fn(params, x_test) - eta * _cross_vp(apply_fn, params, x_train, x_test, acc)
+
+    return jax.jit(jax.vmap(one, in_axes=(None, None, None, 0, 0)))
+
+
+def gd(
+    apply_fn: ApplyFn,
+    params: Any,
+    x_train: Any,
+    y_train: Any,
+    x_test: Any,
+    y_test: Any,
+    etas: Any,
+    steps: int,
+    *,
+    per_eta: bool = False,
+    loss_cap: float = 1e8,
+) -> LinearRun:
+    """Full-batch GD on the network ``apply_fn`` linearized at ``params``, at every η, exactly.
+
+    The kernel Θ of ``params`` on ``x_train`` is computed once (:func:`train_kernel`); the
+    training errors then follow e' = e − ηΘe in one program vmapped over ``etas``, and the
+    test outputs f_test − η Θ_test Σ_t e_t are formed matrix-free at the end. With
+    ``per_eta=True``, ``params`` carries one parameter set per learning rate along a leading
+    axis (e.g. the network after 10 steps at each η), linearized one at a time. A run whose
+    loss becomes non-finite or exceeds ``loss_cap`` times its initial loss is divergent: it is
+    frozen at its last state below the cap, and its later loss records are NaN.
+    """
+    etas = positive_array("etas", etas)
+    if etas.ndim != 1:
+        raise ValueError(f"etas must be a 1-D array of learning rates, got shape {etas.shape}.")
+    steps = positive_int("steps", steps)
+    loss_cap = positive_float("loss_cap", loss_cap)
+    x_train, x_test = jnp.asarray(x_train), jnp.asarray(x_test)
+    if x_train.ndim < 2 or x_test.ndim < 2 or x_train.shape[1:] != x_test.shape[1:]:
+        raise ValueError(f"x_train {x_train.shape} and x_test {x_test.shape} must be (N, ...) with equal sample shapes.")
+    if per_eta:
+        n = jax.tree_util.tree_leaves(params)[0].shape[0]
+        if n != etas.size:
+            raise ValueError(f"{n} parameter sets for {etas.size} learning rates; with per_eta=True pass one per η.")
+        runs = [
+            gd(apply_fn, jax.tree_util.tree_map(lambda a: a[i], params), x_train, y_train, x_test, y_test,
+               etas[i:i + 1], steps, loss_cap=loss_cap)
+            for i in range(n)
+        ]
+        return LinearRun(*(np.concatenate(parts) for parts in zip(*runs)))
+
+    f_train = _outputs(apply_fn, params, x_train)
+    y_train = jnp.asarray(y_train, jnp.float32).reshape(f_train.shape)
+    y_test = jnp.asarray(y_test, jnp.float32).reshape(x_test.shape[0], f_train.shape[1])
+    k_train = train_kernel(apply_fn, params, x_train)
+    err0 = (f_train - y_train).reshape(-1)
+    cap = loss_cap * float(0.5 * jnp.mean(err0**2))
+    eta32 = jnp.asarray(etas, jnp.float32)
+    loss, dead, dead_at, err, acc = _dynamics(steps)(k_train, err0, eta32, cap)
+    f_test = _test_outputs(apply_fn)(params, x_train, x_test, eta32, acc.reshape((-1,) + f_train.shape))
+    f_test = f_test.reshape(etas.size, x_test.shape[0], -1)
+    f_end = err.reshape((-1,) + f_train.shape) + y_train
+    lam = ntk.top_eigenvalue(apply_fn, params, x_train)  # Lanczos, matrix-free: λ_max of this Θ
+    return LinearRun(
+        np.asarray(etas),
+        np.full(etas.size, lam),
+        np.asarray(loss),
+        np.asarray(dead),
+        np.asarray(dead_at),
+        np.asarray(jax.vmap(train.accuracy, in_axes=(0, None))(f_end, y_train)),
+        np.asarray(jax.vmap(train.mse, in_axes=(0, None))(f_test, y_test)),
+        np.asarray(jax.vmap(train.accuracy, in_axes=(0, None))(f_test, y_test)),
+    )
+
+
+def kernel_change(apply_fn: ApplyFn, params_a: Any, params_b: Any, x: Any) -> float:
+    """‖Θ(θ_b) − Θ(θ_a)‖_F / ‖Θ(θ_a)‖_F on the inputs ``x`` (Fig. S13c)."""
+    ka, kb = train_kernel(apply_fn, params_a, x), train_kernel(apply_fn, params_b, x)
+    return float(jnp.linalg.norm(kb - ka) / jnp.linalg.norm(ka))
+
+
+def kernel_velocity(
+    apply_fn: ApplyFn, params: Any, x: Any, y: Any, eta: float, start: int, window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Relative kernel change between consecutive GD steps t → t+1 for t = start … start+window−1.
+
+    Full-batch GD at learning rate ``eta`` from ``params`` (:func:`catapult.train.sweep`);
+    returns (the step-to-step changes, the training loss at every step up to start+window).
+    Divergent runs give NaN changes.
+    """
+    eta = positive_float("eta", eta)
+    start, window = positive_int("start", start), positive_int("window", window)
+    run = train.sweep(apply_fn, params, x, y, [eta], start, keep_params=True)
+    losses = [run.loss[0]]
+    changes = []
+    current = jax.tree_util.tree_map(lambda a: a[0], run.params)
+    for _ in range(window):
+        if run.divergent[0]:
+            changes.append(np.nan)
+            continue
+        run = train.sweep(apply_fn, current, x, y, [eta], 1, keep_params=True)
+        nxt = jax.tree_util.tree_map(lambda a: a[0], run.params)
+        changes.append(kernel_change(apply_fn, current, nxt, x))
+        losses.append(run.loss[0][1:])
+        current = nxt
+    return np.asarray(changes), np.concatenate(losses)
