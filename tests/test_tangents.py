@@ -167,7 +167,7 @@ def test_the_fallback_gives_the_same_kernel_and_says_so_once(monkeypatch, capsys
     structured = nt.NtkImplementation.STRUCTURED_DERIVATIVES
     monkeypatch.setattr(tangents, "_structured", {})
     monkeypatch.setattr(tangents, "_probe_structured", lambda nt: (_ for _ in ()).throw(NotImplementedError("jax moved")))
-    assert tangents.implementation(structured) == int(nt.NtkImplementation.JACOBIAN_CONTRACTION)
+    assert tangents.choose_implementation(structured) == int(nt.NtkImplementation.JACOBIAN_CONTRACTION)
     apply_fn, params, x = small_net()
     via_fallback = ntk.dense_ntk(apply_fn, params, x, implementation=structured)
     out = capsys.readouterr().out
@@ -188,7 +188,7 @@ def test_a_wrong_structured_kernel_is_caught_by_the_check(monkeypatch, capsys):
 
 def test_unknown_implementation_is_refused():
     with pytest.raises(ValueError, match="unknown NTK implementation"):
-        tangents.implementation(17)
+        tangents.choose_implementation(17)
 
 
 def test_linearize_equals_f_plus_jvp():
