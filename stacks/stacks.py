@@ -15,7 +15,7 @@ colab:  a venv on Python 3.13 with Colab's packages (colab.txt); the chapters' C
 runner: a venv on Python 3.12 with the runner image's packages (runner-image.txt, CPU jaxlib);
         stacks/runner.py prepares the carried wheels and data exactly as for the device and
         runs the chapters through them (`smoke`), then tests/test_tangents.py.
-newest: a venv on Python 3.12 with the newest jax this file names; tests/test_tangents.py.
+newest: a venv on Python 3.12 with the newest jax (newest.txt); tests/test_tangents.py.
 
 A venv is reused when its requirement files have not changed (a stamp file records them).
 Pythons come from pyenv (``$PYENV_ROOT/versions/3.13.*``), else ``python3.13`` on the PATH;
@@ -37,12 +37,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "stacks"
-
-#: The newest jax on the registry when this file was written (needs Python >= 3.12).
-NEWEST = ["jax==0.12.0.1", "jaxlib==0.12.0.1", "numpy==2.5.2", "scipy==1.18.1", "optax==0.2.8",
-          "matplotlib==3.11.2", "frozendict==2.5.1", "tqdm==4.70.1", "pyyaml==6.0.4",
-          "packaging==26.4", "pytest==9.2.0"]
-
 
 def say(msg: str) -> None:
     print(f"[stacks] {msg}", flush=True)
@@ -183,7 +177,7 @@ def runner(args) -> None:
 
 
 def newest(args) -> None:
-    py = venv(args.dir, "3.12", [], extra=NEWEST + ["neural-tangents==0.6.5"])
+    py = venv(args.dir, "3.12", [HERE / "newest.txt"], extra=["neural-tangents==0.6.5"])
     run([py, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check", "-e", ROOT])
     door_tests(py)
 
@@ -191,7 +185,8 @@ def newest(args) -> None:
 def dry_run(args) -> None:
     """Colab's package set, and what the cell adds, resolve together on Python 3.13 from wheels."""
     with tempfile.TemporaryDirectory() as tmp:
-        base = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+        # A Python 3.13's own pip: older pips check Requires-Python against the running interpreter.
+        base = [find_python("3.13"), "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
                 "--disable-pip-version-check", "--python-version", "3.13", "--only-binary=:all:",
                 "--implementation", "cp", "--target", tmp]
         run(base + ["-r", HERE / "colab.txt"])

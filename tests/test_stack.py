@@ -28,7 +28,8 @@ def requirement_lines(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["requirements.txt", "stacks/colab.txt", "stacks/colab-harness.txt",
-                                  "stacks/runner-image.txt", "stacks/runner-carry.txt"])
+                                  "stacks/runner-image.txt", "stacks/runner-carry.txt",
+                                  "stacks/newest.txt"])
 def test_every_stack_file_pins_every_package_exactly_and_holds_no_tensorflow(name):
     lines = requirement_lines(ROOT / name)
     assert lines and all("==" in l for l in lines), f"pin exactly in {name}: {[l for l in lines if '==' not in l]}"
