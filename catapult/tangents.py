@@ -14,8 +14,9 @@ nothing to do with the parts this book uses (``stax``, ``empirical_ntk_fn``, ``l
 3. ``NtkImplementation.STRUCTURED_DERIVATIVES`` walks jaxprs with jax internals:
    ``ad.source_info_util``, ``ad.config``, ``ad.reducing_transposes``,
    ``Primitive.map_primitive``, ``core.DShapedArray``, and ``ad.linearize``, whose signature
-   jax 0.12 rewrote. neural-tangents' ``empirical`` module gets its own view of ``ad`` with
-   the old signature (:class:`_AdView`); jax's ``ad`` itself is left as it is.
+   jax rewrote (0.7.2 has the old one, 0.10.2 and later the new). Where it changed,
+   neural-tangents' ``empirical`` module gets its own view of ``ad`` with the old signature
+   (:class:`_AdView`), built on public ``jax.linearize``; jax's ``ad`` is left as it is.
 
 :func:`compat` adds only names that are missing (never replaces one jax has, never edits an
 installed file) and records what it added in :func:`status`. The structured-derivatives
@@ -120,7 +121,7 @@ def compat() -> None:
 
 class _AdView(types.ModuleType):
     """``jax.interpreters.ad`` as neural-tangents' ``empirical`` module expects it: every name
-    passes through, except ``linearize``, which keeps the pre-0.12 signature
+    passes through, except ``linearize``, which keeps the old signature
     ``linearize(wrapped_fun, *primals, has_aux=False) -> (primals_out, pvals, jaxpr, consts)``."""
 
     def __init__(self, ad: types.ModuleType):
