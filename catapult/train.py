@@ -191,8 +191,8 @@ def _program(
 
     by_eta = NamedSharding(mesh, PartitionSpec("eta"))
     if mesh.size == 1:
-        # Nothing to split; and jax 0.7's batching rule for convolutions refuses a vmapped
-        # convolution under a sharding constraint (NotImplementedError), so add none.
+        # Nothing to split, and jax 0.7's batching rule for convolutions refuses a vmapped
+        # convolution under a named sharding (NotImplementedError): add no constraint.
         shard = lambda tree: tree  # noqa: E731
     else:
         shard = lambda tree: jax.lax.with_sharding_constraint(tree, by_eta)  # noqa: E731
@@ -418,8 +418,13 @@ def sweep(
     pad = (-n) % len(devices)
     etas_p = np.concatenate([etas, np.repeat(etas[-1:], pad)])
     ts_p = np.concatenate([time_steps, np.repeat(time_steps[-1:], pad, axis=0)])
-    sharded = NamedSharding(mesh, PartitionSpec("eta"))
-    replicated = NamedSharding(mesh, PartitionSpec())
+    if len(devices) == 1:
+        # One device: plain placement. (A NamedSharding here makes jax 0.7 give vmapped
+        # convolutions an out_sharding that its batching rule refuses: NotImplementedError.)
+        sharded = replicated = jax.sharding.SingleDeviceSharding(devices[0])
+    else:
+        sharded = NamedSharding(mesh, PartitionSpec("eta"))
+        replicated = NamedSharding(mesh, PartitionSpec())
     dtype = jax.tree_util.tree_leaves(params)[0].dtype
     put = lambda a: jax.device_put(a, replicated)  # noqa: E731
     args = (

@@ -210,6 +210,7 @@ def execute_chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int |
     record_path.unlink(missing_ok=True)  # a chapter that fails below is never cached
     key = input_hash(root, rel, scale)  # hashed before the run: an edit during it is not cached as done
     env_backup = dict(os.environ)
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # ipykernel 6's debugpy notice on Python >= 3.11
     os.environ.pop("MPLBACKEND", None)  # a non-inline backend (e.g. Agg) would leave the pages without figures
     jupyter_path = [str(kernel_spec_dir(out))] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
     os.environ["JUPYTER_PATH"] = os.pathsep.join(jupyter_path)

@@ -237,7 +237,7 @@ def dense_ntk(
     out = _output_shape(apply_fn, params, x)
     m = out.shape[0]
     k = out.size // m
-    impl = tangents.implementation(implementation)
+    impl = tangents.choose_implementation(implementation)
     bs = 0 if batch_size is None else positive_int("batch_size", batch_size)
     if bs and m % bs:
         raise ValueError(f"batch_size = {bs} must divide the number of samples m = {m}.")

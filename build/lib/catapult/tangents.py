@@ -14,12 +14,13 @@ nothing to do with the parts this book uses (``stax``, ``empirical_ntk_fn``, ``l
 3. ``NtkImplementation.STRUCTURED_DERIVATIVES`` walks jaxprs with jax internals:
    ``ad.source_info_util``, ``ad.config``, ``ad.reducing_transposes``,
    ``Primitive.map_primitive``, ``core.DShapedArray``, and ``ad.linearize``, whose signature
-   jax 0.12 rewrote. neural-tangents' ``empirical`` module gets its own view of ``ad`` with
-   the old signature (:class:`_AdView`); jax's ``ad`` itself is left as it is.
+   jax rewrote (0.7.2 has the old one, 0.10.2 and later the new). Where it changed,
+   neural-tangents' ``empirical`` module gets its own view of ``ad`` with the old signature
+   (:class:`_AdView`), built on public ``jax.linearize``; jax's ``ad`` is left as it is.
 
 :func:`compat` adds only names that are missing (never replaces one jax has, never edits an
 installed file) and records what it added in :func:`status`. The structured-derivatives
-path depends on jax internals, so :func:`implementation` checks it once against the
+path depends on jax internals, so :func:`choose_implementation` checks it once against the
 Jacobian contraction on a small network; if it raises or disagrees, every request for it is
 served by the default implementation instead (the same kernel, slower), and one line on
 standard output says so.
@@ -120,7 +121,7 @@ def compat() -> None:
 
 class _AdView(types.ModuleType):
     """``jax.interpreters.ad`` as neural-tangents' ``empirical`` module expects it: every name
-    passes through, except ``linearize``, which keeps the pre-0.12 signature
+    passes through, except ``linearize``, which keeps the old signature
     ``linearize(wrapped_fun, *primals, has_aux=False) -> (primals_out, pvals, jaxpr, consts)``."""
 
     def __init__(self, ad: types.ModuleType):
@@ -250,7 +251,7 @@ def structured_derivatives_work() -> bool:
     return bool(_structured["ok"])
 
 
-def implementation(requested: int | None = None) -> int:
+def choose_implementation(requested: int | None = None) -> int:
     """The ``NtkImplementation`` to use for ``requested`` (default: Jacobian contraction):
     ``STRUCTURED_DERIVATIVES`` falls back to ``JACOBIAN_CONTRACTION`` where it does not work."""
     nt = neural_tangents()
@@ -263,9 +264,10 @@ def implementation(requested: int | None = None) -> int:
     return requested
 
 
-def empirical_ntk_fn(apply_fn: Callable, implementation_: int | None = None, **kw) -> Callable:
-    """``nt.empirical_ntk_fn(apply_fn, implementation=..., **kw)`` with :func:`implementation`'s choice."""
-    return neural_tangents().empirical_ntk_fn(apply_fn, implementation=implementation(implementation_), **kw)
+def empirical_ntk_fn(apply_fn: Callable, implementation: int | None = None, **kw) -> Callable:
+    """``nt.empirical_ntk_fn(apply_fn, implementation=..., **kw)``, the implementation chosen
+    by :func:`choose_implementation` (structured derivatives only where they work)."""
+    return neural_tangents().empirical_ntk_fn(apply_fn, implementation=choose_implementation(implementation), **kw)
 
 
 def status() -> dict[str, Any]:
