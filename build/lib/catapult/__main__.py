@@ -1,8 +1,0 @@
-"""``python -m catapult build --scale ci``: see :mod:`catapult.book`."""
-
-import sys
-
-from .book import main
-
-if __name__ == "__main__":
-    sys.exit(main())
