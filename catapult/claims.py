@@ -118,7 +118,7 @@ def fraction(id: str, statement: str, source: str, *, passed: Iterable[bool], re
 
 
 def to_json(claims: Iterable[Claim]) -> str:
-    return json.dumps([c.to_dict() for c in claims], indent=2, ensure_ascii=False)
+    return json.dumps([c.to_dict() for c in claims], indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def save(claims: Iterable[Claim], path: str | Path) -> Path:
@@ -192,7 +192,7 @@ def table_text(claims: Iterable[Claim]) -> str:
     return "\n".join(lines)
 
 
-def _plain(text: str) -> str:
+def _glue_text(text: str) -> str:
     """The text/plain form that myst-nb renders back as exactly ``text``. myst-nb passes glued
     plain text through ``ast.literal_eval`` ("1, 2" becomes the tuple (1, 2), "2,790,240" the
     tuple (2, 790, 240)); such text is glued as a quoted string literal instead."""
@@ -204,10 +204,10 @@ def _plain(text: str) -> str:
 
 
 class _Text:
-    """A value whose text/plain form renders in glued prose as exactly ``text`` (see :func:`_plain`)."""
+    """A value whose text/plain form renders in glued prose as exactly ``text`` (see :func:`_glue_text`)."""
 
     def __init__(self, text: str) -> None:
-        self.text = _plain(text)
+        self.text = _glue_text(text)
 
     def __repr__(self) -> str:
         return self.text

@@ -90,3 +90,17 @@ def test_glued_text_renders_as_itself(text):
     from myst_nb.core.variables import format_plain_text
 
     assert format_plain_text(repr(claims._Text(text)), "") == text
+
+
+def test_a_claim_measured_as_nan_is_written_as_strict_json(tmp_path):
+    import json
+
+    c = claims.Claim("c", "s", "src", predicted=1.0, measured=float("nan"), tolerance="± 1", holds=False)
+    path = claims.save([c, claims.Claim("d", "s", "src", predicted=[np.inf], measured=np.float32(2), tolerance=1, holds=True)],
+                       tmp_path / "c.json")
+
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    data = json.loads(path.read_text(), parse_constant=refuse)
+    assert data[0]["measured"] == "nan" and data[1]["predicted"] == ["inf"] and data[1]["measured"] == 2.0
