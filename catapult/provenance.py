@@ -3,7 +3,8 @@
 The build (:mod:`catapult.book`) appends :func:`box_html` as a last markdown cell to every
 executed chapter, and a build-wide box to the other pages, so every page of the site ends
 with a small ``<div class="catapult-provenance">`` (styled by ``_static/catapult.css``):
-git commit (short sha, ``+dirty`` when the working tree had changes), scale, device, the
+git commit (short sha, ``+dirty`` when the working tree had changes) and the book's version
+(``pyproject.toml``), scale, device, the
 jax / jaxlib / neural-tangents versions, the chapter's run time and the date.
 """
 
@@ -95,10 +96,18 @@ def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def book_version() -> str:
+    """The release of the book (``pyproject.toml``'s version, as :mod:`catapult` carries it)."""
+    from . import __version__
+
+    return __version__
+
+
 def record(root: Path, scale: str, seconds: float) -> dict[str, Any]:
     """The provenance of a chapter that just ran for ``seconds`` at ``scale``."""
     return {
         "commit": git_commit(root),
+        "book_version": book_version(),
         "scale": scale,
         "device": device(),
         "versions": versions(),
@@ -119,7 +128,8 @@ def box_html(rec: dict[str, Any], *, what: str = "This chapter ran") -> str:
     v = rec.get("versions", {})
     stack = ", ".join(f"{html.escape(k)} {html.escape(str(v[k]))}" for k in PACKAGES if k in v)
     items = [
-        ("commit", f"<code>{html.escape(str(rec.get('commit', 'unknown')))}</code>"),
+        ("commit", f"<code>{html.escape(str(rec.get('commit', 'unknown')))}</code>"
+                   + (f" (catapult-book {html.escape(str(rec['book_version']))})" if rec.get("book_version") else "")),
         ("scale", f"<code>{html.escape(str(rec.get('scale', '?')))}</code>"),
         ("device", html.escape(str(rec.get("device", "unknown")))),
         ("stack", stack),
@@ -137,6 +147,7 @@ def build_record(root: Path, scale: str, chapters: Iterable[dict[str, Any]]) -> 
     devices = sorted({c.get("device", "unknown") for c in chapters}) or ["no chapter executed"]
     return {
         "commit": git_commit(root),
+        "book_version": book_version(),
         "scale": scale,
         "device": "; ".join(devices),
         "versions": versions(),

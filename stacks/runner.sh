@@ -21,7 +21,10 @@ exec > >(tee "$OUT/runner.log") 2>&1
 echo "== install the carried wheels into $SITE (nothing the image has is replaced)"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
   --disable-pip-version-check --target "$SITE" "$CARRY"/wheels/*.whl || exit 1
-export PYTHONPATH="$SITE:$PWD" CATAPULT_DATA_DIR="$CARRY/data" PYTHONUNBUFFERED=1
+export PYTHONPATH="$SITE:$PWD" PYTHONUNBUFFERED=1
+if compgen -G "$CARRY/data/*.npz" > /dev/null; then
+  export CATAPULT_DATA_DIR="$CARRY/data"  # carried copies; without them the chapters download the data
+fi
 python3 -c "import sys, jax, numpy; from catapult import tangents; nt = tangents.neural_tangents(); print('python', sys.version.split()[0], '| jax', jax.__version__, jax.default_backend(), jax.devices()[0].device_kind, '| numpy', numpy.__version__, '| neural-tangents', nt.__version__)" || exit 1
 
 if [ "$#" -eq 0 ]; then

@@ -6,6 +6,7 @@ runner's image, and the newest jax. Standard library only; run with any Python 3
     python3 stacks/stacks.py runner  [--dir .stacks/runner]  [--chapters ...]
     python3 stacks/stacks.py newest  [--dir .stacks/newest]
     python3 stacks/stacks.py dry-run                      # Colab's set resolves for Python 3.13
+    python3 stacks/stacks.py drift FREEZE                 # Colab's pip-freeze against colab.txt
     python3 stacks/stacks.py lock                         # regenerate requirements.txt
 
 colab:  a venv on Python 3.13 with Colab's packages (colab.txt); the chapters' Colab cell runs
@@ -194,6 +195,35 @@ def dry_run(args) -> None:
     say("Colab's set resolves for Python 3.13 from wheels, and neural-tangents 0.6.5 installs there without deps")
 
 
+#: The packages whose Colab versions the book depends on (colab.txt pins them to Colab's).
+WATCHED = ("jax", "jaxlib", "numpy", "scipy", "optax", "matplotlib", "frozendict", "ipykernel",
+           "ipython", "jupyter-client", "tqdm", "packaging")
+
+
+def parse_freeze(text: str) -> dict[str, str]:
+    """``name==version`` lines of a pip freeze, names normalized (other lines are skipped)."""
+    out = {}
+    for line in text.splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line and " @ " not in line:
+            name, version = line.split("==", 1)
+            out[name.strip().lower().replace("_", "-")] = version.strip().split(";")[0].strip()
+    return out
+
+
+def drift(args) -> None:
+    """Fail, naming each package, when Colab's pip-freeze differs from colab.txt on WATCHED."""
+    ours = parse_freeze((HERE / "colab.txt").read_text())
+    theirs = parse_freeze(Path(args.freeze).read_text())
+    moved = {n: (ours.get(n), theirs.get(n)) for n in WATCHED if n in ours and ours.get(n) != theirs.get(n)}
+    if "neural-tangents" in theirs:
+        moved["neural-tangents"] = (None, theirs["neural-tangents"])
+    if moved:
+        lines = "\n".join(f"  {n}: colab.txt {a} -> Colab {b}" for n, (a, b) in sorted(moved.items()))
+        raise SystemExit(f"Colab's packages moved on; update stacks/colab.txt and rerun `stacks.py colab`:\n{lines}")
+    say(f"Colab's versions of {', '.join(n for n in WATCHED if n in ours)} are those of stacks/colab.txt")
+
+
 def lock(args) -> None:
     """Regenerate requirements.txt from stacks/book.in on Python 3.11."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -212,13 +242,17 @@ def lock(args) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("stack", choices=("colab", "runner", "newest", "dry-run", "lock"))
+    p.add_argument("stack", choices=("colab", "runner", "newest", "dry-run", "drift", "lock"))
+    p.add_argument("freeze", nargs="?", help="drift: a pip-freeze file of Colab's runtime")
     p.add_argument("--dir", type=Path, default=None, help="the venv folder (default .stacks/STACK)")
     p.add_argument("--chapters", default="all", help="all, none, or comma-separated chapter names")
     args = p.parse_args()
     args.dir = (args.dir or ROOT / ".stacks" / args.stack).resolve()
     start = time.perf_counter()
-    {"colab": colab, "runner": runner, "newest": newest, "dry-run": dry_run, "lock": lock}[args.stack](args)
+    if args.stack == "drift" and not args.freeze:
+        p.error("drift needs the pip-freeze file of Colab's runtime")
+    {"colab": colab, "runner": runner, "newest": newest, "dry-run": dry_run, "drift": drift,
+     "lock": lock}[args.stack](args)
     say(f"{args.stack}: passed in {time.perf_counter() - start:.0f} s")
 
 

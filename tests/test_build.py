@@ -10,6 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import catapult
+
 from catapult import book
 
 pytestmark = pytest.mark.slow
@@ -124,6 +126,7 @@ def test_the_site_is_built_from_the_executed_copies_and_checked(tmp_path, capsys
         html = (out / "html" / "book" / f"{name}.html").read_text()
         box = html[html.index('<div class="catapult-provenance">'):]
         assert "<b>scale</b> <code>smoke</code>" in box and f"jax {__import__('jax').__version__}" in box and "<b>device</b>" in box
+        assert f"(catapult-book {catapult.__version__})" in box
     assert "<b>run time</b>" in page[page.index("catapult-provenance"):]
     # The results page lists every claim of every chapter.
     results = (out / "html" / "book" / "results.html").read_text()

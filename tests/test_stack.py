@@ -104,3 +104,11 @@ def test_colab_stack_is_colabs_default_runtime():
     }
     assert colab["ipykernel"].startswith("6.")
     assert "neural-tangents" not in colab and "catapult-book" not in colab
+
+
+def test_the_package_version_is_pyprojects():
+    import tomllib
+
+    import catapult
+
+    assert catapult.__version__ == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
