@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """The GPU runner's carried folder, and the summary of a run there. Standard library only.
 
-    python3 stacks/runner.py prepare [--carry .carry] [--data mnist,cifar10]
+    python3 stacks/runner.py prepare [--carry .carry] [--data auto|''|mnist,cifar10]
     python3 stacks/runner.py summarize --build DIR --out DIR --scale SCALE CHAPTER ...
 
 prepare: downloads, for CPython 3.12 on manylinux x86-64, the wheels of every package of
-  stacks/runner-carry.txt (what the image lacks), copies the data sets from
-  ``$CATAPULT_DATA_DIR`` (default ``../shared/data``), and checks that this folder plus the
+  stacks/runner-carry.txt (what the image lacks), copies the data sets found in
+  ``$CATAPULT_DATA_DIR`` (default ``../shared/data``; none if absent: the chapters then
+  download them), and checks that this folder plus the
   repository's tracked files fit the 64 MiB that may travel to the runner.
 summarize: per chapter its exit status, time and claims, into ``OUT/summary.json``, and the
   executed notebooks, claims and logs into ``OUT/results.tar.gz`` (few files come back).
@@ -48,6 +49,23 @@ def tracked_size() -> int:
     return sum((ROOT / f).stat().st_size for f in out.stdout.split("\0") if f and (ROOT / f).is_file())
 
 
+DATA_SETS = ("mnist", "cifar10")
+
+
+def data_to_carry(spec: str, source: Path) -> list[Path]:
+    """The prepared data files to carry: ``spec`` is "auto" (those of ``DATA_SETS`` found in
+    ``source``; none where there is no such folder, and the chapters then download), "" (none)
+    or comma-separated names, each of which must be in ``source``."""
+    if spec == "auto":
+        return [source / f"{n}.npz" for n in DATA_SETS if (source / f"{n}.npz").is_file()]
+    files = []
+    for name in [n.strip() for n in spec.split(",") if n.strip()]:
+        if not (source / f"{name}.npz").is_file():
+            raise SystemExit(f"{source / f'{name}.npz'} is missing: set CATAPULT_DATA_DIR to the folder holding {name}.npz")
+        files.append(source / f"{name}.npz")
+    return files
+
+
 def prepare(args) -> None:
     carry = args.carry.resolve()
     wheels, data = carry / "wheels", carry / "data"
@@ -65,10 +83,8 @@ def prepare(args) -> None:
         stamp.write_text(key)
     source = Path(os.environ.get("CATAPULT_DATA_DIR") or ROOT.parent / "shared" / "data")
     data.mkdir(parents=True, exist_ok=True)
-    for name in [n.strip() for n in args.data.split(",") if n.strip()]:
-        src, dst = source / f"{name}.npz", data / f"{name}.npz"
-        if not src.is_file():
-            raise SystemExit(f"{src} is missing: set CATAPULT_DATA_DIR to the folder holding {name}.npz")
+    for src in data_to_carry(args.data, source):
+        dst = data / src.name
         if not dst.exists() or dst.stat().st_size != src.stat().st_size:
             shutil.copyfile(src, dst)
     n_wheels = len(list(wheels.glob("*.whl")))
@@ -122,7 +138,8 @@ def main() -> None:
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("prepare")
     a.add_argument("--carry", type=Path, default=ROOT / ".carry")
-    a.add_argument("--data", default="mnist,cifar10", help="comma-separated data sets to carry")
+    a.add_argument("--data", default="auto",
+                   help="data sets to carry: auto (those in $CATAPULT_DATA_DIR or ../shared/data), '' or names")
     a.add_argument("--python-version", default="3.12")
     s = sub.add_parser("summarize")
     s.add_argument("--build", type=Path, required=True)

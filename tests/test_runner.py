@@ -10,6 +10,8 @@ import sys
 import tarfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "stacks" / "runner.py"
 
@@ -57,3 +59,17 @@ def test_the_runner_script_installs_only_into_its_own_folder():
     text = (ROOT / "stacks" / "runner.sh").read_text()
     assert "--no-index --no-deps" in text and '--target "$SITE"' in text
     assert "pip install" not in text.replace("python3 -m pip install -q --no-index", "")
+
+
+def test_the_data_carried_is_what_the_source_folder_has(tmp_path):
+    sys.path.insert(0, str(ROOT / "stacks"))
+    try:
+        import runner
+    finally:
+        sys.path.pop(0)
+    (tmp_path / "mnist.npz").write_bytes(b"x")
+    assert runner.data_to_carry("auto", tmp_path) == [tmp_path / "mnist.npz"]
+    assert runner.data_to_carry("auto", tmp_path / "absent") == []  # e.g. GitHub: the chapters download
+    assert runner.data_to_carry("", tmp_path) == []
+    with pytest.raises(SystemExit, match="cifar10.npz is missing"):
+        runner.data_to_carry("mnist,cifar10", tmp_path)
