@@ -227,8 +227,13 @@ def glue(name: str, value: Any, fmt: str = "{:.3g}") -> None:
     _glue(name, _Text(text), display=False)
 
 
-def report(claims: list[Claim]) -> list[Claim]:
-    """Show the claims table and embed the claims for the build; returns the claims."""
+def report(claims: list[Claim], *, not_claimed: Iterable[str] = (), why: str = "") -> list[Claim]:
+    """Show the claims table and embed the claims for the build; returns the claims.
+
+    ``not_claimed``: ids of claims this run measures but does not claim (e.g. a scale whose
+    sample is too small to resolve them, ``why``); they are printed with their measured
+    values, left out of the table and of the build's claims, and must exist.
+    """
     from IPython.display import display
 
     claims = list(claims)
@@ -236,6 +241,15 @@ def report(claims: list[Claim]) -> list[Claim]:
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise ValueError(f"claim ids must be unique within a chapter; repeated: {dupes}")
+    not_claimed = list(not_claimed)
+    unknown = sorted(set(not_claimed) - set(ids))
+    if unknown:
+        raise ValueError(f"not_claimed names claims this chapter does not have: {unknown}")
+    for c in claims:
+        if c.id in not_claimed:
+            print(f"Measured but not claimed at this scale{f' ({why})' if why else ''}: {c.id}: {c.statement}; "
+                  f"measured {_fmt(c.measured)}, the claim asks {_fmt(c.tolerance)}.")
+    claims = [c for c in claims if c.id not in not_claimed]
     n_ok = sum(c.holds for c in claims)
     glue("claims_summary", f"{n_ok} of {len(claims)}")
     bundle = {"text/html": table_html(claims), "text/plain": table_text(claims)}

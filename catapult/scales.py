@@ -93,6 +93,7 @@ _SPHERE_COMMON = dict(
     chance_below=0.6,  # regime 3: late training accuracy below this (near chance, 0.5)
     random_fraction=0.9,  # regime 3 as well: late loss above this fraction of the loss at initialization
     subregime_factor=2.0,  # 2A: regime-2 PLRs within this factor of the convergence threshold
+    not_claimed=(),  # claims measured but not claimed at this scale (chapter 6's claims cell)
     interpolation_points=11,
     isolation_samples=500,
     sharpness_iters=30,
@@ -272,6 +273,11 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             _SPHERE_COMMON,
             plrs=(3e-4, 3e-3, 5e-3, 7e-3, 8.5e-3, 1e-2, 1.2e-2, 1.5e-2, 2e-2, 2.5e-2, 3e-2, 0.1, 0.3),
             seeds=3,
+            # The seed barrier's 2B − 2A difference is not resolved by 3 seeds: at seed 0 it
+            # measured 1.2 to 3.0 standard errors across jax versions (float rounding alone),
+            # 2.05 to 4.7 with 16 instead of 4 fine-tuning seeds; at ci, 3.0 to 3.8. It is shown,
+            # and claimed at ci and paper only.
+            not_claimed=("seed_barrier_2A_below_2B",),
             pt_steps=10_000,
             gap_steps=1000,
             ft_steps=4000,

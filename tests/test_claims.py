@@ -104,3 +104,14 @@ def test_a_claim_measured_as_nan_is_written_as_strict_json(tmp_path):
 
     data = json.loads(path.read_text(), parse_constant=refuse)
     assert data[0]["measured"] == "nan" and data[1]["predicted"] == ["inf"] and data[1]["measured"] == 2.0
+
+
+def test_report_leaves_out_what_a_scale_does_not_claim_and_says_so(capsys):
+    a = claims.at_least("a", "A", "src", bound=2.0, measured=1.2, predicted="> 2")
+    b = claims.at_least("b", "B", "src", bound=2.0, measured=3.0, predicted="> 2")
+    kept = claims.report([a, b], not_claimed=["a"], why="too few seeds")
+    assert [c.id for c in kept] == ["b"]
+    out = capsys.readouterr().out
+    assert "Measured but not claimed at this scale (too few seeds): a: A; measured 1.2" in out
+    with pytest.raises(ValueError, match="does not have"):
+        claims.report([a, b], not_claimed=["nope"])
