@@ -22,8 +22,8 @@ B. The Wide ResNet of Fig. 3d-f: WRN-28-10, standard parameterization, LeCun ini
    as many of the grid's rates as fit in memory; the paper WRN sweep is extrapolated as
    ceil(rates/n) × (steps · t_step(n) + n_λ · t_λ(n)) + an estimate of the final evaluation.
    Its sizes (grid, steps = ⌈measure_c/(2·min η/η_crit)⌉, λ schedule with ``early``, train
-   and test sizes) come from the chapter's paper ``wrn`` settings in catapult/scales.py
-   (``WRN_DEFAULTS`` when there are none); ``--wrn-*`` options override them.
+   and test sizes) come from the chapter's paper ``wrn`` settings in catapult/scales.py;
+   ``--wrn-*`` options override them.
 
 Synthetic inputs (no dataset needed), fixed seeds, float32. Each program's first call
 (compilation + one run) is timed apart from the median of the repeats. Measurements run in
@@ -187,36 +187,32 @@ def fc_settings(tiny: bool) -> dict[str, Any]:
                  measure_c=4.0, min_steps=20, eta_over_crit=(0.5, 1.0, 2.0))
         short = 10
     else:
-        c = dict(settings("04_deep_curvature", "paper"))
+        p = settings("04_deep_curvature", "paper")  # all of them, recorded in the report; "batch": this script's name
+        c = dict(p.asdict(), wrn=p.wrn.asdict(), batch=p.batch_size)
         short = 20
     c["steps"] = max(c["min_steps"], math.ceil(c["measure_c"] / (2 * min(c["eta_over_crit"]))))
     c["short_steps"] = short
     return c
 
 
-# The WRN's paper settings when catapult/scales.py has none (04_deep_curvature paper "wrn"):
-# WRN-28-10, batch 128, λ on 256 samples, t·η = 30 ≈ 333/λ0 for the paper's η_crit = 0.18.
-WRN_DEFAULTS = dict(depth=28, widening=10, image=32, batch=128, eig_samples=256, eig_iters=20, eig_every=10, early=10,
-                    measure_c=333.0, eta_over_crit=(0.25, 0.5, 0.8, 1.5, 2.5, 4.0, 6.0, 8.0, 12.0, 16.0),
-                    n_train=50_000, n_test=10_000)
 WRN_OPTIONS = ("depth", "widening", "batch", "rates", "steps", "eig_samples", "eig_iters", "eig_every", "early",
                "n_eval", "timing_steps")
 
 
 def wrn_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The WRN's sizes: chapter 4's paper ``wrn`` settings (else ``WRN_DEFAULTS``), then any
-    ``--wrn-*`` option given; steps = ⌈measure_c/(2·min η/η_crit)⌉ as in the chapter."""
+    """The WRN's sizes: chapter 4's paper ``wrn`` settings (WRN-28-10, batch 128, λ on 256 samples,
+    t·η = 30 ≈ 333/λ0 for the paper's η_crit = 0.18), then any ``--wrn-*`` option given;
+    steps = ⌈measure_c/(2·min η/η_crit)⌉ as in the chapter."""
     if args.tiny:
         return dict(depth=10, widening=1, image=8, batch=8, rates=2, steps=20, eig_samples=8, eig_iters=3,
                     eig_every=5, early=2, times=1, n_eval=64, eta_crit=0.18, timing_steps=3, source="tiny")
-    paper = dict(settings("04_deep_curvature", "paper"))
-    base = dict(paper["wrn"]) if "wrn" in paper else dict(WRN_DEFAULTS)
-    w = dict(depth=base["depth"], widening=base["widening"], image=base.get("image", 32), batch=base["batch"],
-             rates=len(base["eta_over_crit"]),
-             steps=math.ceil(base["measure_c"] / (2 * min(base["eta_over_crit"]))),
-             eig_samples=base["eig_samples"], eig_iters=base["eig_iters"], eig_every=base["eig_every"],
-             early=base.get("early", 0), times=1, n_eval=base["n_train"] + base["n_test"], eta_crit=0.18,
-             timing_steps=16, source="catapult.scales paper wrn" if "wrn" in paper else "WRN_DEFAULTS")
+    base = settings("04_deep_curvature", "paper").wrn
+    w = dict(depth=base.depth, widening=base.widening, image=base.image_size, batch=base.batch_size,
+             rates=len(base.eta_over_crit),
+             steps=math.ceil(base.measure_c / (2 * min(base.eta_over_crit))),
+             eig_samples=base.eig_samples, eig_iters=base.eig_iters, eig_every=base.eig_every,
+             early=base.early, times=1, n_eval=base.n_train + base.n_test, eta_crit=0.18,
+             timing_steps=16, source="catapult.scales paper wrn")
     for key in WRN_OPTIONS:
         value = getattr(args, "wrn_" + key)
         if value is not None:
@@ -590,7 +586,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tiny", action="store_true", help="tiny sizes (seconds on a CPU; for tests)")
     p.add_argument("--skip-fc", action="store_true")
     p.add_argument("--skip-wrn", action="store_true")
-    # WRN sizes: default from catapult.scales (04_deep_curvature, paper, "wrn"), else WRN_DEFAULTS
+    # WRN sizes: default from catapult.scales (04_deep_curvature, paper, wrn)
     for key in WRN_OPTIONS:
         p.add_argument("--wrn-" + key.replace("_", "-"), type=int, default=None)
     return p.parse_args(argv)

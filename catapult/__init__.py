@@ -7,7 +7,9 @@ One module per idea:
 - :mod:`catapult.plotting` the book's figure style and phase-diagram helpers
 - :mod:`catapult.scales`   every chapter's settings at the smoke / ci / paper scales
 - :mod:`catapult.fits`     line and power-law fits for scaling laws
-- :mod:`catapult.book`     the build: papermill execution, verification, Jupyter Book
+- :mod:`catapult.colab`    what a chapter's first cell runs in Google Colab
+- :mod:`catapult.book`     the build (a package of its own, never imported by a chapter): papermill
+                           execution, verification, Jupyter Book, the site check
 """
 
 from .scales import SCALES, settings

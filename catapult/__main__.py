@@ -1,8 +1,8 @@
-"""``python -m catapult build --scale ci``: see :mod:`catapult.book`."""
+"""``python -m catapult build --scale ci``: see :mod:`catapult.book` (the command line is :mod:`catapult.book.cli`)."""
 
 import sys
 
-from .book import main
+from .book.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._checks import positive_array, positive_int
-from ._scan import scan_frozen
+from .loop import scan_frozen
 
 
 class Params(NamedTuple):
@@ -238,7 +238,7 @@ def _run(r0: Reduced, data: Data, eta, n, steps: int, track_curvature: bool):
         lam = top_eigenvalue(kernel(r, data.X, n)) if track_curvature else jnp.zeros((), err.dtype)
         return (loss_from_error(err), lam, err)
 
-    (loss, lam, err), dead, _, final = scan_frozen(lambda r: reduced_step(r, data, eta, n), r0, observe, steps)
+    (loss, lam, err), dead, _, final = scan_frozen(lambda r, t: reduced_step(r, data, eta, n), r0, observe, steps)
     if not track_curvature:  # only the first and last curvature; NaN in between
         lam0 = top_eigenvalue(kernel(r0, data.X, n))
         lam_T = jnp.where(dead, jnp.nan, top_eigenvalue(kernel(final, data.X, n)))

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import ntk, tangents, train
 from ._checks import positive_array, positive_float, positive_int
-from ._scan import scan_frozen
+from .loop import scan_frozen
 
 ApplyFn = Callable[[Any, jax.Array], jax.Array]
 
@@ -89,7 +89,7 @@ def _dynamics(steps: int):
     """Function-space GD of one linearized model: vmapped over η, the kernel shared."""
 
     def one(k_train, err0, eta, cap):
-        def step(state):
+        def step(state, t):
             err, acc = state  # err = f_train − y (flat); acc = Σ_s err_s, for the test outputs
             return err - eta * (k_train @ err), acc + err
 

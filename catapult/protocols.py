@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import loop as loop_
 from . import train
 from ._checks import one_of, positive_array, positive_float, positive_int
 
@@ -73,17 +74,18 @@ class Comparison(NamedTuple):
         return self.etas[:, :, None] * self.eval_steps
 
 
-def _finite_tree(tree) -> jax.Array:
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(a)) for a in jax.tree_util.tree_leaves(tree)]))
-
-
-def _where_tree(cond, a, b):
-    return jax.tree_util.tree_map(lambda u, v: jnp.where(cond, u, v), a, b)
-
-
 @functools.lru_cache(maxsize=16)
 def _program(apply_fn, steps, final_steps, has_final, weight_decay, loss_cap, stop_at_fit, eval_chunk, loop):
-    """The jitted program for one configuration (cached; repeated calls reuse the compile)."""
+    """The program for one configuration (cached; repeated calls reuse the compile): every
+    (seed, η) run is one entry of a carry with leading axes (s, n), stepped by
+    :func:`catapult.loop.iterate` through phase 1 and, from the per-η copies, phase 2."""
+    import optax
+
+    python = loop == "python"
+    nan = jnp.array(jnp.nan, jnp.float32)
+
+    def make_opt(eta):  # SGD, with L2 weight decay (wd/2)‖θ‖² added to the gradient
+        return optax.chain(optax.add_decayed_weights(weight_decay), optax.sgd(eta)) if weight_decay else optax.sgd(eta)
 
     def loss_acc(p, xb, yb):
         f = apply_fn(p, xb)
@@ -93,96 +95,95 @@ def _program(apply_fn, steps, final_steps, has_final, weight_decay, loss_cap, st
 
     def sgd(p, eta, xb, yb):
         (loss, acc), g = grad_fn(p, xb, yb)
-        if weight_decay:
-            g = jax.tree_util.tree_map(lambda gi, pi: gi + weight_decay * pi, g, p)
-        return loss, acc, jax.tree_util.tree_map(lambda pi, gi: pi - eta * gi, p, g)
+        opt = make_opt(eta)
+        updates, _ = opt.update(g, opt.init(p), p)  # stateless: no momentum
+        return loss, acc, optax.apply_updates(p, updates)
 
-    def evaluate(p, x, y):
-        n = x.shape[0]
-        chunk = min(eval_chunk, n)
-        pad = (-n) % chunk
-        xp = jnp.concatenate([x, jnp.zeros((pad,) + x.shape[1:], x.dtype)]) if pad else x
-        f = jax.lax.map(lambda xb: apply_fn(p, xb), xp.reshape((-1, chunk) + x.shape[1:]))
-        f = f.reshape((-1,) + f.shape[2:])[:n]
-        return train.accuracy(f, y)
-
-    nan = jnp.array(jnp.nan, jnp.float32)
+    def accuracy(p, x, y):  # on a whole set, in chunks
+        return train.accuracy(loop_.outputs(apply_fn, p, x, eval_chunk, unrolled=python), y).astype(jnp.float32)
 
     def accs(p, x, y, xt, yt):
-        return jnp.stack([evaluate(p, x, y), evaluate(p, xt, yt)]).astype(jnp.float32)
+        return jnp.stack([accuracy(p, x, y), accuracy(p, xt, yt)])
 
-    def body(carry, xs, eta, budget, x, y, xt, yt):
+    over_runs = lambda f, at: jax.vmap(jax.vmap(f, in_axes=at), in_axes=at)  # noqa: E731  (seeds, etas)
+
+    # phase 1: one step of one run; the copy for protocol (b) is kept at its step round(τ/η)
+    def one(carry, t, batch, ev, eta, budget, x, y, xt, yt):
         p, snap, snap_dead, dead, done, fit_at = carry
-        t, batch, ev = xs
         hit = t == budget
-        snap = _where_tree(hit, p, snap)
+        snap = loop_.select(hit, p, snap)
         snap_dead = jnp.where(hit, dead, snap_dead)
-        rec = jax.lax.cond(
-            ev, lambda q: accs(q, x, y, xt, yt), lambda q: jnp.full((2,), jnp.nan, jnp.float32), p
-        )
+        if isinstance(ev, bool):  # the Python loop: two compiled steps, with and without the accuracies
+            rec = accs(p, x, y, xt, yt) if ev else jnp.full((2,), jnp.nan, jnp.float32)
+        else:
+            rec = jax.lax.cond(ev, lambda q: accs(q, x, y, xt, yt), lambda q: jnp.full((2,), jnp.nan, jnp.float32), p)
         loss, acc, new = sgd(p, eta, x[batch], y[batch])
         bad = ~jnp.isfinite(loss) | (loss > loss_cap)
-        newly_dead = ~dead & (bad | ~_finite_tree(new))
-        dead_now = dead | newly_dead
+        dead_now = dead | bad | ~loop_.finite(new)
         fitted = (acc >= 1.0) & stop_at_fit & ~done & ~dead_now
         fit_at = jnp.where(fitted, t, fit_at)
-        frozen = dead_now | done | fitted
-        p = _where_tree(frozen, p, new)
+        p = loop_.select(dead_now | done | fitted, p, new)
         rec = jnp.where(dead | bad, nan, rec)
         return (p, snap, snap_dead, dead_now, done | fitted, fit_at), (jnp.where(dead | bad, nan, loss), rec)
 
-    def body2(carry, batch, final_eta, x, y):
-        q, d = carry
-        loss, _, new = sgd(q, final_eta, x[batch], y[batch])
-        d2 = d | ~jnp.isfinite(loss) | (loss > loss_cap) | ~_finite_tree(new)
-        return (_where_tree(d2, q, new), d2), None
+    def phase1(carry, xs, ev, etas, budget, x, y, xt, yt):
+        t, batch = xs
+        f = lambda c, e, b: one(c, t, batch, ev, e, b, x, y, xt, yt)  # noqa: E731
+        return over_runs(f, (0, 0, 0))(carry, etas, budget)
 
-    python = loop == "python"
-    if python:  # one compiled (batched) step, called from a Python loop: XLA:CPU runs convolutions
-        body, body2 = jax.jit(body), jax.jit(body2)  # inside loop bodies 10-20x slower (jax#12868)
+    # phase 2 of protocol (b): every copy continues at the one small final_eta
+    def phase2(carry, batch, final_eta, x, y):
+        def one2(q, d):
+            loss, _, new = sgd(q, final_eta, x[batch], y[batch])
+            d2 = d | ~jnp.isfinite(loss) | (loss > loss_cap) | ~loop_.finite(new)
+            return loop_.select(d2, q, new), d2
 
-    def scan(f, carry, xs):
-        if not python:
-            return jax.lax.scan(f, carry, xs)
-        outs = []
-        for i in range(jax.tree_util.tree_leaves(xs)[0].shape[0]):
-            carry, out = f(carry, jax.tree_util.tree_map(lambda a: a[i], xs))
-            outs.append(out)
-        if outs and outs[0] is not None:
-            return carry, jax.tree_util.tree_map(lambda *a: jnp.stack(a), *outs)
-        return carry, None
+        return over_runs(one2, (0, 0))(*carry), None
 
-    def one(eta, budget, params, x, y, xt, yt, idx, eval_now, final_eta):
-        carry = (params, params, jnp.array(False), jnp.array(False), jnp.array(False), jnp.array(-1, jnp.int32))
-        ts = jnp.arange(steps, dtype=jnp.int32)
-        (p, snap, snap_dead, dead, _, fit_at), (losses, recs) = scan(
-            lambda c, xs: body(c, xs, eta, budget, x, y, xt, yt), carry, (ts, idx[:steps], eval_now[:steps])
+    def start(params, n):
+        p = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a[:, None], (a.shape[0], n) + a.shape[1:]), params)
+        lead = jax.tree_util.tree_leaves(p)[0].shape[:2]
+        false = jnp.zeros(lead, bool)
+        return (p, p, false, false, false, jnp.full(lead, -1, jnp.int32))
+
+    def end_of_phase1(carry, losses, recs, budget, x, y, xt, yt, last_batch):
+        def one_end(carry, losses, recs, budget):  # t = steps: the end of protocol (a)
+            p, snap, snap_dead, dead, _, fit_at = carry
+            last = train.mse(apply_fn(p, x[last_batch]), y[last_batch])
+            dead = dead | ~jnp.isfinite(last) | (last > loss_cap)
+            hit = budget == steps
+            snap = loop_.select(hit, p, snap)
+            snap_dead = jnp.where(hit, dead, snap_dead)
+            losses = jnp.concatenate([losses, jnp.where(dead, nan, last)[None]])
+            final_rec = jnp.where(dead, jnp.full((2,), jnp.nan, jnp.float32), accs(p, x, y, xt, yt))
+            recs = jnp.concatenate([recs, final_rec[None]])
+            budget_test = jnp.where(snap_dead, nan, accuracy(snap, xt, yt))
+            return dict(loss=losses, recs=recs, dead=dead, budget_test=budget_test, fit_at=fit_at), (snap, snap_dead)
+
+        return over_runs(one_end, (0, 0, 0, 0))(carry, losses, recs, budget)
+
+    def end_of_phase2(out, carry, x, y, xt, yt):
+        def one_end(q, d2):
+            return d2, jnp.where(d2, jnp.full((2,), jnp.nan, jnp.float32), accs(q, x, y, xt, yt))
+
+        out["snap_dead"], out["phys"] = over_runs(one_end, (0, 0))(*carry)
+        return out
+
+    start_s = loop_.stage(start, loop, static_argnums=1)
+    end1_s, end2_s = loop_.stage(end_of_phase1, loop), loop_.stage(end_of_phase2, loop)
+
+    def run(etas, budget, params, x, y, xt, yt, idx, eval_now, final_eta):
+        time_major = lambda a: jnp.moveaxis(a, 0, 2)  # noqa: E731  (T, s, n, ...) -> (s, n, T, ...)
+        carry, (losses, recs) = loop_.iterate(
+            phase1, start_s(params, etas.shape[1]), (np.arange(steps, dtype=np.int32), idx[:steps]),
+            flags=eval_now[:steps], args=(etas, budget, x, y, xt, yt), loop=loop,
         )
-        # t = steps: the end of protocol (a)
-        f_last = apply_fn(p, x[idx[steps]])
-        last = train.mse(f_last, y[idx[steps]])
-        dead = dead | ~jnp.isfinite(last) | (last > loss_cap)
-        hit = budget == steps
-        snap = _where_tree(hit, p, snap)
-        snap_dead = jnp.where(hit, dead, snap_dead)
-        losses = jnp.concatenate([losses, jnp.where(dead, nan, last)[None]])
-        final_rec = jnp.where(dead, jnp.full((2,), jnp.nan, jnp.float32), accs(p, x, y, xt, yt))
-        recs = jnp.concatenate([recs, final_rec[None]])
-        budget_test = jnp.where(snap_dead, nan, evaluate(snap, xt, yt).astype(jnp.float32))
-
-        # phase 2 of protocol (b): final_steps at final_eta from the per-η copy
+        out, copies = end1_s(carry, time_major(losses), time_major(recs), budget, x, y, xt, yt, idx[steps])
         if has_final:
-            (q, d2), _ = scan(
-                lambda c, b: body2(c, b, final_eta, x, y), (snap, snap_dead), idx[steps + 1 : steps + 1 + final_steps]
-            )
-        else:
-            q, d2 = snap, snap_dead
-        phys = jnp.where(d2, jnp.full((2,), jnp.nan, jnp.float32), accs(q, x, y, xt, yt))
-        return dict(loss=losses, recs=recs, dead=dead, snap_dead=d2, budget_test=budget_test, phys=phys, fit_at=fit_at)
+            copies, _ = loop_.iterate(phase2, copies, idx[steps + 1 : steps + 1 + final_steps], args=(final_eta, x, y), loop=loop)
+        return end2_s(out, copies, x, y, xt, yt)
 
-    over_eta = jax.vmap(one, in_axes=(0, 0, None, None, None, None, None, None, None, None))
-    over_seed = jax.vmap(over_eta, in_axes=(0, 0, 0, None, None, None, None, None, None, None))
-    return over_seed if python else jax.jit(over_seed)
+    return loop_.program(run, loop)
 
 
 def compare(
@@ -304,15 +305,9 @@ def init_seeds(init_fn: Callable, input_shape: tuple, seeds: int, seed: int = 0)
     return jax.vmap(lambda k: init_fn(k, input_shape)[1])(keys)
 
 
-def best(etas: np.ndarray, acc: np.ndarray) -> tuple[int, float, float]:
-    """Index of the learning rate with the best mean accuracy over seeds (axis 0; a divergent
-    seed counts as NaN, i.e. that η is not eligible), its mean and its seed spread (std)."""
-    acc = np.asarray(acc, float)
-    mean = np.mean(acc, axis=0)
-    if not np.isfinite(mean).any():
-        return -1, math.nan, math.nan
-    i = int(np.nanargmax(np.where(np.isfinite(mean), mean, -np.inf)))
-    return i, float(mean[i]), float(np.std(acc[:, i]))
+# Statistics over seeds (the best η, divergent runs at chance, above vs below η_crit) live in
+# catapult.stats, shared with chapter 6; the names stay importable from here.
+from .stats import above_vs_below, at_chance, best  # noqa: E402, F401
 
 
 def lambda0_per_seed(apply_fn: Callable, params: Any, x: Any) -> np.ndarray:
@@ -322,23 +317,3 @@ def lambda0_per_seed(apply_fn: Callable, params: Any, x: Any) -> np.ndarray:
 
     n = jax.tree_util.tree_leaves(params)[0].shape[0]
     return np.array([ntk.top_eigenvalue(apply_fn, jax.tree_util.tree_map(lambda a: a[i], params), x) for i in range(n)])
-
-
-def at_chance(acc: Any, chance: float) -> np.ndarray:
-    """Accuracies with divergent runs (NaN) counted at the chance level ``chance``."""
-    acc = np.asarray(acc, float)
-    return np.where(np.isfinite(acc), acc, chance)
-
-
-def above_vs_below(rel: Any, acc: Any, chance: float) -> tuple[float, float]:
-    """Best mean accuracy (over seeds, axis 0) at η/η_crit > 1 minus the best at η/η_crit < 1,
-    and the larger seed spread (std) of those two; divergent runs count at ``chance``."""
-    rel = np.asarray(rel, float)
-    a = at_chance(acc, chance)
-    m, s = a.mean(0), a.std(0)
-    hi, lo = rel > 1, rel < 1
-    if not hi.any() or not lo.any():
-        raise ValueError("rel must contain learning rates both above and below η_crit (values > 1 and < 1).")
-    i_hi = np.flatnonzero(hi)[np.argmax(m[hi])]
-    i_lo = np.flatnonzero(lo)[np.argmax(m[lo])]
-    return float(m[i_hi] - m[i_lo]), float(max(s[i_hi], s[i_lo]))

@@ -54,12 +54,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import loop as loop_
 from . import ntk
 from ._checks import one_of, positive_array, positive_int
 
 ApplyFn = Callable[[Any, jax.Array], jax.Array]
 
-LOOPS = ("scan", "python")
+LOOPS = loop_.LOOPS
+conv_loop = loop_.conv_loop  # the loop for networks with convolutions (see catapult.loop)
 
 
 class Curvature(NamedTuple):
@@ -142,26 +144,9 @@ def batch_indices(n: int, batch_size: int | None, steps: int, seed: int = 0) -> 
     return np.concatenate(rows)[: steps + 1].astype(np.int32)
 
 
-def _finite_tree(tree) -> jax.Array:
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(tree)]))
-
-
-def _where_tree(cond, a, b):
-    return jax.tree_util.tree_map(lambda u, v: jnp.where(cond, u, v), a, b)
-
-
 def _evaluate(apply_fn, params, x, y, chunk, unrolled=False):
-    """(loss, accuracy) on all of (x, y), computed in chunks of ``chunk`` samples
-    (``lax.map``, or a traced Python loop when ``unrolled``)."""
-    n = x.shape[0]
-    pad = (-n) % chunk
-    xp = jnp.concatenate([x, jnp.zeros((pad,) + x.shape[1:], x.dtype)]) if pad else x
-    chunks = xp.reshape((-1, chunk) + x.shape[1:])
-    if unrolled:
-        outs = jnp.stack([apply_fn(params, chunks[i]) for i in range(chunks.shape[0])])
-    else:
-        outs = jax.lax.map(lambda xb: apply_fn(params, xb), chunks)
-    f = outs.reshape((-1,) + outs.shape[2:])[:n]
+    """(loss, accuracy) on all of (x, y), computed ``chunk`` samples at a time."""
+    f = loop_.outputs(apply_fn, params, x, chunk, unrolled=unrolled)
     return mse(f, y), accuracy(f, y)
 
 
@@ -184,7 +169,8 @@ def _program(
     unroll: int | bool,
     loop: str,
 ):
-    """The jitted sweep for one configuration (cached, so repeated sweeps reuse the compile)."""
+    """The sweep for one configuration (cached, so repeated sweeps reuse the compile): set-up,
+    the steps of every learning rate (vmapped) run by :func:`catapult.loop.iterate`, finish."""
     import optax
 
     from jax.sharding import NamedSharding, PartitionSpec
@@ -197,7 +183,7 @@ def _program(
     else:
         shard = lambda tree: jax.lax.with_sharding_constraint(tree, by_eta)  # noqa: E731
 
-    def make_opt(eta):
+    def make_opt(eta):  # SGD, with L2 weight decay (wd/2)‖θ‖² added to the gradient
         return optax.chain(optax.add_decayed_weights(weight_decay), optax.sgd(eta)) if weight_decay else optax.sgd(eta)
 
     python = loop == "python"
@@ -208,7 +194,7 @@ def _program(
     def keep_snaps(snaps, params, hit):
         return jax.tree_util.tree_map(lambda s, p: jnp.where(hit.reshape((-1,) + (1,) * p.ndim), p[None], s), snaps, params)
 
-    # one learning rate: start, one step (the body of the loop), finish
+    # one learning rate: start, one step, finish
     def start(eta, params):
         snaps = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (n_times,) + a.shape), params)
         return (params, make_opt(eta).init(params), snaps, jnp.array(False), jnp.array(-1, jnp.int32))
@@ -227,13 +213,11 @@ def _program(
             lam = jnp.array(jnp.nan, loss.dtype)
         updates, new_opt_state = opt.update(grads, opt_state, params)
         new = optax.apply_updates(params, updates)
-        bad_now = ~jnp.isfinite(loss) | (loss > loss_cap)
-        bad_next = ~_finite_tree(new)
-        rec_dead = dead | bad_now
-        new_dead = rec_dead | bad_next
-        dead_at = jnp.where(rec_dead & ~dead, t, jnp.where(new_dead & ~dead, t + 1, dead_at))
-        params = _where_tree(new_dead, params, new)
-        opt_state = _where_tree(new_dead, opt_state, new_opt_state)
+        # the loss at θ_t marks step t, a non-finite θ_(t+1) step t + 1; either freezes the run
+        rec_dead, dead_at = loop_.mark(dead, dead_at, ~jnp.isfinite(loss) | (loss > loss_cap), t)
+        new_dead, dead_at = loop_.mark(rec_dead, dead_at, ~loop_.finite(new), t + 1)
+        params = loop_.select(new_dead, params, new)
+        opt_state = loop_.select(new_dead, opt_state, new_opt_state)
         rec = (jnp.where(rec_dead, jnp.nan, loss), jnp.where(rec_dead, jnp.nan, lam))
         return (params, opt_state, snaps, new_dead, dead_at), rec
 
@@ -241,9 +225,7 @@ def _program(
         params, _, snaps, dead, dead_at = carry
         # the final state, t = T
         last = mse(apply_fn(params, x[last_batch]), y[last_batch])
-        last_bad = dead | ~jnp.isfinite(last) | (last > loss_cap)
-        dead_at = jnp.where(last_bad & ~dead, steps, dead_at)
-        dead = last_bad
+        dead, dead_at = loop_.mark(dead, dead_at, ~jnp.isfinite(last) | (last > loss_cap), steps)
         losses = jnp.concatenate([losses, jnp.where(dead, jnp.nan, last)[None]])
         lam_last = lam_fn(params, eig_x) if has_every else jnp.array(jnp.nan, last.dtype)
         lams = jnp.concatenate([lams, jnp.where(eig_last & ~dead, lam_last, jnp.nan)[None]])
@@ -270,59 +252,31 @@ def _program(
             out["params"] = params
         return out
 
-    if loop == "scan":
+    # every learning rate at once (vmapped; with several devices, split across them)
+    def start_all(etas, params):
+        return shard(jax.vmap(start, in_axes=(0, None))(shard(etas), params))
 
-        def one_eta(eta, params, x, y, idx, eig_now, eig_x, time_steps, x_test, y_test):
-            def body(carry, xs):
-                t, batch, eig_t = xs
-                return step(eta, carry, t, x[batch], y[batch], eig_t, eig_x, time_steps)
-
-            ts = jnp.arange(steps, dtype=jnp.int32)
-            carry, (losses, lams) = jax.lax.scan(
-                body, start(eta, params), (ts, idx[:steps], eig_now[:steps]), unroll=unroll
-            )
-            return finish(carry, losses, lams, x, y, idx[steps], eig_now[steps], eig_x, time_steps, x_test, y_test)
-
-        batched = jax.vmap(one_eta, in_axes=(0, None, None, None, None, None, None, 0, None, None))
-
-        def run(etas, params, x, y, idx, eig_now, eig_x, time_steps, x_test, y_test):
-            out = batched(shard(etas), params, x, y, idx, eig_now, eig_x, shard(time_steps), x_test, y_test)
-            return shard(out)
-
-        return jax.jit(run)
-
-    # loop == "python": the same step, vmapped and jitted once, called from a Python loop
-    # (convolutions inside lax.scan/while bodies run 10-20x slower on XLA:CPU, jax#12868).
-    start_v = jax.jit(lambda etas, params: shard(jax.vmap(start, in_axes=(0, None))(shard(etas), params)))
-
-    def step_all(etas, carry, t, x, y, batch, eig_x, time_steps, eig_t):
+    def step_all(carry, xs, eig_t, etas, x, y, eig_x, time_steps):
+        t, batch = xs
         bx, by = x[batch], y[batch]
-        fn = jax.vmap(lambda e, c, ts: step(e, c, t, bx, by, eig_t, eig_x, ts))
-        return shard(fn(shard(etas), carry, shard(time_steps)))
+        one = jax.vmap(lambda e, c, ts: step(e, c, t, bx, by, eig_t, eig_x, ts))
+        return shard(one(shard(etas), carry, shard(time_steps)))
 
-    step_v = jax.jit(step_all, static_argnums=8)
-    finish_v = jax.jit(
-        lambda carry, losses, lams, *rest: shard(
-            jax.vmap(finish, in_axes=(0, 0, 0, None, None, None, None, None, 0, None, None))(
-                carry, losses, lams, *rest[:5], shard(rest[5]), *rest[6:]
-            )
-        )
-    )
+    def finish_all(carry, losses, lams, *rest):
+        at = (0, 0, 0, None, None, None, None, None, 0, None, None)
+        return shard(jax.vmap(finish, in_axes=at)(carry, losses, lams, *rest[:5], shard(rest[5]), *rest[6:]))
+
+    start_s, finish_s = loop_.stage(start_all, loop), loop_.stage(finish_all, loop)
 
     def run(etas, params, x, y, idx, eig_now, eig_x, time_steps, x_test, y_test):
-        carry = start_v(etas, params)
-        idx_np, eig_np = np.asarray(idx), np.asarray(eig_now)
-        losses, lams = [], []
-        for t in range(steps):
-            carry, (loss, lam) = step_v(etas, carry, np.int32(t), x, y, idx_np[t], eig_x, time_steps, bool(eig_np[t]))
-            losses.append(loss)
-            lams.append(lam)
-        stack = lambda r: jnp.stack(r, axis=1)  # noqa: E731  (n, T)
-        return finish_v(
-            carry, stack(losses), stack(lams), x, y, idx_np[steps], eig_np[steps], eig_x, time_steps, x_test, y_test
+        ts = np.arange(steps, dtype=np.int32)
+        carry, (losses, lams) = loop_.iterate(
+            step_all, start_s(etas, params), (ts, idx[:steps]), flags=eig_now[:steps],
+            args=(etas, x, y, eig_x, time_steps), loop=loop, unroll=unroll,
         )
+        return finish_s(carry, losses.T, lams.T, x, y, idx[steps], eig_now[steps], eig_x, time_steps, x_test, y_test)
 
-    return run
+    return loop_.program(run, loop)
 
 
 def sweep(
@@ -480,13 +434,6 @@ def sweep(
         batch_size=batch_size,
         seed=seed,
     )
-
-
-def conv_loop() -> str:
-    """The ``loop`` for a network with convolutions on the default backend: ``"python"`` on CPU,
-    where XLA runs convolutions inside ``lax.scan`` bodies 10-20x slower (jax#12868), else
-    ``"scan"``. :func:`sweep` and the ``catapult.sphere`` trainers take the same two values."""
-    return "python" if jax.default_backend() == "cpu" else "scan"
 
 
 def max_trainable(run: Run) -> float:

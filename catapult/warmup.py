@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import fits, precision
-from ._scan import scan_frozen
+from .loop import scan_frozen
 from ._checks import positive_array, positive_float, positive_int
 
 #: Names of the phases a run can end in; ``classify`` returns indices into this tuple.
@@ -132,7 +132,7 @@ def _run_exact(f0, lam0, eta, n, steps: int):
         return (f, lam, f**2)  # f² is observed so that an overflowing loss counts as divergence
 
     (f, lam, _), dead, dead_at, _ = scan_frozen(
-        lambda s: exact_step(s[0], s[1], eta, n), (f0, lam0), observe, steps
+        lambda s, t: exact_step(s[0], s[1], eta, n), (f0, lam0), observe, steps
     )
     return f, lam, dead, dead_at
 
@@ -178,7 +178,7 @@ def _run_gd(u0, v0, eta, steps: int):
         return (f, curvature(u, v), f**2, u, v)
 
     (f, lam, _, u, v), dead, dead_at, _ = scan_frozen(
-        lambda s: gd_step(s[0], s[1], eta), (u0, v0), observe, steps
+        lambda s, t: gd_step(s[0], s[1], eta), (u0, v0), observe, steps
     )
     return f, lam, u, v, dead, dead_at
 

@@ -12,7 +12,8 @@ import pytest
 
 import catapult
 
-from catapult import book
+from catapult.book import BuildError, cli, execute
+from catapult.book.site import check_site
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +57,7 @@ def test_good_chapters_execute_and_write_claims(tmp_path, capsys):
     root = make_book(tmp_path, {"ch_a": chapter("value = 0.5", CLAIM_CELL), "ch_b": chapter("value = 0.25", CLAIM_CELL)})
     src_before = (root / "book" / "ch_a.ipynb").read_text()
     out = tmp_path / "out"
-    results = book.build("smoke", out=out, root=root, site=False)
+    results = cli.build("smoke", out=out, root=root, site=False)
     assert [r.name for r in results] == ["ch_a", "ch_b"]
     data = json.loads((out / "claims" / "ch_a.json").read_text())
     assert data == [
@@ -73,8 +74,8 @@ def test_good_chapters_execute_and_write_claims(tmp_path, capsys):
 def test_a_raising_chapter_names_the_chapter_and_cell(tmp_path):
     root = make_book(tmp_path, {"ch_ok": chapter("value = 0.5", CLAIM_CELL),
                                 "ch_bad": chapter("x = 1", "raise RuntimeError('boom in cell two')", CLAIM_CELL)})
-    with pytest.raises(book.BuildError) as err:
-        book.build("smoke", out=tmp_path / "out", root=root, site=False)
+    with pytest.raises(BuildError) as err:
+        cli.build("smoke", out=tmp_path / "out", root=root, site=False)
     msg = str(err.value)
     assert "chapter ch_bad failed in code cell 3" in msg
     assert "RuntimeError: boom in cell two" in msg and "raise RuntimeError" in msg
@@ -82,28 +83,28 @@ def test_a_raising_chapter_names_the_chapter_and_cell(tmp_path):
 
 def test_a_failing_claim_fails_the_build_naming_the_claim(tmp_path, capsys):
     root = make_book(tmp_path, {"ch_claim": chapter("value = 3.0", CLAIM_CELL)})
-    with pytest.raises(book.BuildError, match=r"1 of 1 claims do not hold(.|\n)*value_small: the value is small"):
-        book.build("smoke", out=tmp_path / "out", root=root, site=False)
+    with pytest.raises(BuildError, match=r"1 of 1 claims do not hold(.|\n)*value_small: the value is small"):
+        cli.build("smoke", out=tmp_path / "out", root=root, site=False)
     # The claims are still written, so the failure can be inspected.
     assert json.loads((tmp_path / "out" / "claims" / "ch_claim.json").read_text())[0]["holds"] is False
 
 
 def test_a_chapter_without_claims_fails(tmp_path):
     root = make_book(tmp_path, {"ch_silent": chapter("value = 0.5")})
-    with pytest.raises(book.BuildError, match="reported no claims"):
-        book.build("smoke", out=tmp_path / "out", root=root, site=False)
+    with pytest.raises(BuildError, match="reported no claims"):
+        cli.build("smoke", out=tmp_path / "out", root=root, site=False)
 
 
 def test_stderr_output_fails_the_build(tmp_path):
     root = make_book(tmp_path, {"ch_noisy": chapter("import sys; sys.stderr.write('noise from a library')", "value = 0.5", CLAIM_CELL)})
-    with pytest.raises(book.BuildError, match="ch_noisy wrote to stderr in code cell 2(.|\n)*noise from a library"):
-        book.build("smoke", out=tmp_path / "out", root=root, site=False)
+    with pytest.raises(BuildError, match="ch_noisy wrote to stderr in code cell 2(.|\n)*noise from a library"):
+        cli.build("smoke", out=tmp_path / "out", root=root, site=False)
 
 
 def test_unknown_scale_and_chapter_exit_nonzero_listing_valid_ones(capsys):
-    assert book.main(["build", "--scale", "huge", "--no-site"]) == 1
+    assert cli.main(["build", "--scale", "huge", "--no-site"]) == 1
     assert "valid scales are: smoke, ci, paper" in capsys.readouterr().err
-    assert book.main(["build", "--scale", "smoke", "--only", "nope", "--no-site"]) == 1
+    assert cli.main(["build", "--scale", "smoke", "--only", "nope", "--no-site"]) == 1
     assert "valid chapters are: 01_warmup_model" in capsys.readouterr().err
 
 
@@ -117,7 +118,7 @@ def test_the_site_is_built_from_the_executed_copies_and_checked(tmp_path, capsys
     root = make_book(tmp_path, {"ch_a": chapter("value = 0.5", "print('hello from the kernel')", FIGURE_CELL, CLAIM_CELL),
                                 "ch_b": chapter("value = 0.75", CLAIM_CELL)})
     out = tmp_path / "out"
-    book.build("smoke", out=out, root=root, site=True)
+    cli.build("smoke", out=out, root=root, site=True)
     page = (out / "html" / "book" / "ch_a.html").read_text()
     assert "hello from the kernel" in page and "value_small" in page and "✓ holds" in page
     assert (out / "html" / "index.html").exists()
@@ -137,8 +138,8 @@ def test_the_site_is_built_from_the_executed_copies_and_checked(tmp_path, capsys
     import re
     (img,) = re.findall(r'src="(\.\./_images/[0-9a-f]{64}\.png)"', page)
     (out / "html" / "book" / "ch_a.html").write_text(page.replace(img, "x"))
-    with pytest.raises(book.BuildError, match="figure 1 of ch_a.ipynb"):
-        book.check_site(root, out, require_browser=False)
+    with pytest.raises(BuildError, match="figure 1 of ch_a.ipynb"):
+        check_site(root, out, require_browser=False)
 
 
 # ------------------------------------------------------------------ the cache
@@ -152,12 +153,12 @@ def executed_names(capsys) -> list[str]:
 def test_a_second_build_reuses_every_chapter_and_inputs_invalidate_it(tmp_path, capsys, monkeypatch):
     package = tmp_path / "package"  # a copy of the catapult sources, so one can be edited
     shutil.copytree(ROOT / "catapult", package, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(book, "PACKAGE_DIR", package)
+    monkeypatch.setattr(execute, "PACKAGE_DIR", package)
     root = make_book(tmp_path, {"ch_a": chapter("value = 0.5", CLAIM_CELL), "ch_b": chapter("value = 0.25", CLAIM_CELL)})
     out = tmp_path / "out"
 
     def run(scale="smoke", **kw):
-        res = book.build(scale, out=out, root=root, site=False, **kw)
+        res = cli.build(scale, out=out, root=root, site=False, **kw)
         return [r.name for r in res if not r.cached]
 
     assert run() == ["ch_a", "ch_b"]
@@ -167,6 +168,9 @@ def test_a_second_build_reuses_every_chapter_and_inputs_invalidate_it(tmp_path, 
     assert run() == []
     assert (out / "executed" / "book" / "ch_a.ipynb").stat().st_mtime_ns == mtime
     assert "ch_a: cached" in capsys.readouterr().out
+    with open(package / "book" / "site.py", "a") as f:  # the build package is not a chapter's input
+        f.write("\n# edited\n")
+    assert run() == []
     with open(package / "fits.py", "a") as f:  # any catapult source
         f.write("\n# edited\n")
     assert run() == ["ch_a", "ch_b"]
@@ -183,18 +187,18 @@ def test_a_second_build_reuses_every_chapter_and_inputs_invalidate_it(tmp_path, 
 def test_a_failed_chapter_is_never_cached(tmp_path):
     root = make_book(tmp_path, {"ch_claim": chapter("value = 0.5", CLAIM_CELL)})
     out = tmp_path / "out"
-    book.build("smoke", out=out, root=root, site=False)
+    cli.build("smoke", out=out, root=root, site=False)
     record = out / "executed" / "book" / "ch_claim.hash.json"
     assert record.exists()
     nbformat.write(chapter("value = 3.0", CLAIM_CELL), root / "book" / "ch_claim.ipynb")  # the claim now fails
     for _ in range(2):  # and keeps failing: the failure is executed again, not reused
-        with pytest.raises(book.BuildError, match="claims do not hold"):
-            book.build("smoke", out=out, root=root, site=False)
+        with pytest.raises(BuildError, match="claims do not hold"):
+            cli.build("smoke", out=out, root=root, site=False)
         assert not record.exists()
     nbformat.write(chapter("raise RuntimeError('boom')", CLAIM_CELL), root / "book" / "ch_claim.ipynb")
-    with pytest.raises(book.BuildError, match="boom"):
-        book.build("smoke", out=out, root=root, site=False)
-    assert not record.exists() and book.cached_chapter(root, Path("book/ch_claim.ipynb"), out, "smoke") is None
+    with pytest.raises(BuildError, match="boom"):
+        cli.build("smoke", out=out, root=root, site=False)
+    assert not record.exists() and execute.cached_chapter(root, Path("book/ch_claim.ipynb"), out, "smoke") is None
 
 
 # ------------------------------------------------------------------ the kernel
@@ -221,7 +225,7 @@ def test_chapters_run_in_this_environment_and_import_this_checkout(tmp_path, mon
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(user_data))
     probe = tmp_path / "probe.json"
     root = make_book(tmp_path, {"ch_env": chapter(f"PROBE_PATH = {str(probe)!r}", PROBE_CELL, CLAIM_CELL)})
-    book.build("smoke", out=tmp_path / "out", root=root, site=False)
+    cli.build("smoke", out=tmp_path / "out", root=root, site=False)
     seen = json.loads(probe.read_text())
     assert seen["prefix"] == sys.prefix and sys.prefix != sys.base_prefix  # this venv, not the system Python
     assert Path(seen["catapult"]).resolve() == ROOT / "catapult" / "__init__.py"  # this checkout

@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from catapult import book
+from catapult.book import toc_notebooks
+from catapult.book.execute import execute_chapter
 from catapult.scales import CHAPTERS
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = book.toc_notebooks(ROOT)
+NOTEBOOKS = toc_notebooks(ROOT)
 
 
 def test_the_toc_lists_chapters():
@@ -30,7 +31,7 @@ def test_notebook_source_is_clean_and_parameterised(rel):
 @pytest.mark.parametrize("rel", NOTEBOOKS, ids=lambda p: p.stem)
 def test_chapter_executes_at_smoke_scale_and_its_claims_hold(rel, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")  # the build must still give the kernel inline figures
-    result = book.execute_chapter(ROOT, rel, tmp_path, "smoke")
+    result = execute_chapter(ROOT, rel, tmp_path, "smoke")
     assert result.claims and all(c.holds for c in result.claims)
     assert (tmp_path / "claims" / f"{rel.stem}.json").exists()
     executed = json.loads(result.executed.read_text(encoding="utf-8"))

@@ -9,22 +9,23 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from catapult import book, colab
+from catapult import colab
+from catapult.book import cli, colab_cell, toc_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = book.toc_notebooks(ROOT)
-SOURCE = colab.cell_source(ROOT)
+NOTEBOOKS = toc_notebooks(ROOT)
+SOURCE = colab_cell.cell_source(ROOT)
 
 
 @pytest.mark.parametrize("rel", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_chapter_starts_with_the_canonical_colab_cell(rel):
     nb = nbformat.read(ROOT / rel, as_version=4)
-    first = colab.first_code_cell(nb)
+    first = colab_cell.first_code_cell(nb)
     assert first is not None and first.source == SOURCE, (
         f"{rel}: the first code cell is not the Colab cell; run `python -m catapult colab-cell {rel}`"
     )
     assert "remove-cell" in first.metadata.get("tags", []) and not first.outputs
-    assert sum(colab.is_colab_cell(c) for c in nb.cells) == 1
+    assert sum(colab_cell.is_colab_cell(c) for c in nb.cells) == 1
 
 
 def test_the_cell_installs_catapult_from_the_configured_repository_without_dependencies():
@@ -99,25 +100,25 @@ def test_colab_cell_command_inserts_updates_and_is_idempotent(tmp_path):
     nb.cells = [nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("x = 1")]
     path = tmp_path / "ch.ipynb"
     nbformat.write(nb, path)
-    assert colab.apply(path, ROOT) is True
+    assert colab_cell.apply(path, ROOT) is True
     first_text = path.read_text()
-    assert colab.apply(path, ROOT) is False and path.read_text() == first_text
+    assert colab_cell.apply(path, ROOT) is False and path.read_text() == first_text
     got = nbformat.read(path, as_version=4)
     assert [c.cell_type for c in got.cells] == ["code", "markdown", "code"]
     assert got.cells[0].source == SOURCE and got.cells[0].outputs == [] and got.cells[0].execution_count is None
     # An outdated copy of the cell (e.g. after the repository moved) is replaced in place, once.
     got.cells[0].source = "# old"
     nbformat.write(got, path)
-    assert colab.apply(path, ROOT) is True and path.read_text() == first_text
-    assert book.main(["colab-cell", str(path)]) == 0
+    assert colab_cell.apply(path, ROOT) is True and path.read_text() == first_text
+    assert cli.main(["colab-cell", str(path)]) == 0
 
 
 def test_colab_cell_command_rejects_non_notebooks(tmp_path, capsys):
-    assert book.main(["colab-cell", str(tmp_path / "nope.txt")]) == 1
+    assert cli.main(["colab-cell", str(tmp_path / "nope.txt")]) == 1
     assert "not a notebook" in capsys.readouterr().err
 
 
 def test_a_non_github_repository_is_refused(tmp_path):
     (tmp_path / "_config.yml").write_text("repository:\n  url: https://example.com/x\n")
     with pytest.raises(ValueError, match="github.com"):
-        colab.cell_source(tmp_path)
+        colab_cell.cell_source(tmp_path)

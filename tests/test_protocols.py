@@ -102,12 +102,6 @@ def test_sgd_batches_follow_train_batch_indices():
         p = jax.tree_util.tree_map(lambda a, b: a - 0.5 * b, p, g(p, x[idx[t]], y[idx[t]]))
 
 
-def test_best():
-    acc = np.array([[0.1, 0.5, 0.4], [0.2, 0.7, 0.4]])
-    i, mean, spread = protocols.best(np.array([1, 2, 3]), acc)
-    assert (i, mean, spread) == (1, pytest.approx(0.6), pytest.approx(0.1))
-
-
 @pytest.mark.parametrize(
     "kw, match",
     [
@@ -139,16 +133,6 @@ def test_python_loop_equals_scan():
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-5, atol=1e-6, err_msg=name)
     np.testing.assert_array_equal(a.divergent, b.divergent)
     np.testing.assert_array_equal(a.fit_step, b.fit_step)
-
-
-def test_above_vs_below_counts_divergence_at_chance_and_needs_both_sides():
-    rel = np.array([0.5, 2.0, 4.0])
-    acc = np.array([[0.5, 0.6, np.nan], [0.5, 0.8, np.nan]])
-    gap, spread = protocols.above_vs_below(rel, acc, 0.1)
-    assert gap == pytest.approx(0.2) and spread == pytest.approx(0.1)
-    np.testing.assert_array_equal(protocols.at_chance(acc, 0.1)[:, 2], [0.1, 0.1])
-    with pytest.raises(ValueError, match="above and below"):
-        protocols.above_vs_below(np.array([2.0, 3.0]), acc[:, :2], 0.1)
 
 
 def test_lambda0_per_seed_matches_each_seed():

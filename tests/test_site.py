@@ -1,4 +1,4 @@
-"""The site check (catapult.site_check) on small hand-made sites: each kind of problem is found.
+"""The site check (catapult.book.site_check) on small hand-made sites: each kind of problem is found.
 
 The browser tests need Debian's chromium (installed by .ci/run); without it they are skipped,
 except under CI, where they fail.
@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from catapult import site_check
+from catapult.book import site_check
 
 # A 2x2 PNG (valid), its bytes as a notebook stores them.
 PNG = base64.b64decode(

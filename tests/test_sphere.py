@@ -200,11 +200,11 @@ def test_paper_scale_cifar_settings_build_the_papers_resnet():
     from catapult import data, scales
 
     pc = scales.settings("06_where_large_lrs_lead", "paper").cifar
-    net = sphere.build(pc["arch"], head_norm=pc["head_norm"], **pc["net"])
-    assert net.dim == 2_790_240 and pc["image"] == 32 and pc["batch_size"] == 128
-    assert pc["n_train"] == 50_000 and pc["pt_steps"] * pc["batch_size"] >= 199 * 50_000
-    assert pc["pt_steps"] % pc["log_every"] == 0
-    x = data.pool(np.asarray(jax.random.normal(KEY, (8, 32, 32, 3)), np.float32), pc["image"])
+    net = sphere.build(pc.arch, head_norm=pc.head_norm, **pc.net.asdict())
+    assert net.dim == 2_790_240 and pc.image_size == 32 and pc.batch_size == 128
+    assert pc.n_train == 50_000 and pc.pt_steps * pc.batch_size >= 199 * 50_000
+    assert pc.pt_steps % pc.log_every == 0
+    x = data.pool(np.asarray(jax.random.normal(KEY, (8, 32, 32, 3)), np.float32), pc.image_size)
     runs = sphere.pretrain(net, x, np.arange(8) % 10, [1e-3], 1, 2, batch_size=4, log_every=1, key=KEY, loop="python")
     assert runs.loss.shape == (1, 1, 3) and np.all(np.isfinite(runs.loss)) and not runs.diverged.any()
 
@@ -218,7 +218,7 @@ def test_whole_set_statistics_in_chunks_equal_one_pass(monkeypatch, task):
     w = np.stack([fresh().init(jax.random.PRNGKey(k)) for k in range(3)])
     one_pass = sphere.evaluate(fresh(), w, x, y)
     runs = sphere.pretrain(fresh(), x, y, [0.01, 0.1], 2, 10, **kw)
-    monkeypatch.setattr(sphere, "SAMPLE_CHUNK", 40)  # 150 = 3 × 40 + 30
+    monkeypatch.setattr(sphere.networks, "SAMPLE_CHUNK", 40)  # 150 = 3 × 40 + 30 (read where it is defined)
     chunked = sphere.evaluate(fresh(), w, x, y, chunk=2)
     np.testing.assert_allclose(chunked[0], one_pass[0], rtol=1e-5)
     np.testing.assert_allclose(chunked[1], one_pass[1], atol=1e-6)
@@ -472,13 +472,6 @@ def test_subregimes():
         sphere.subregimes(plrs, regime, 6e-3, 0.5)
 
 
-def test_mean_and_error():
-    m, e = sphere.mean_and_error([[1.0, 3.0], [np.nan, 2.0]])
-    assert m == pytest.approx(2.0) and e == pytest.approx(1.0 / np.sqrt(3))
-    assert np.isnan(sphere.mean_and_error([5.0])[1])
-    assert np.isnan(sphere.mean_and_error([])[0])
-
-
 def test_effective_features():
     acc = np.array([[1.0, 0.5, 0.5, 0.5], [0.9, 0.9, 0.9, 0.9], [0.5, 0.4, 0.5, 0.5], [1.0, 1.0, 0.5, 0.5]])
     np.testing.assert_allclose(synthetic.effective_features(acc), [1.0, 4.0, np.nan, 2.0])
@@ -534,12 +527,17 @@ def test_late_accuracy_uses_the_late_statistics_window():
         sphere.late_accuracy(runs, window=0)
 
 
-def test_best_inside_vs_outside():
-    mean, err = np.array([0.70, 0.82, 0.80, 0.75]), np.array([0.01, 0.02, 0.01, 0.03])
-    i_in, i_out, diff, z = sphere.best_inside_vs_outside(mean, err, [False, True, True, False])
-    assert (i_in, i_out) == (1, 3)
-    assert diff == pytest.approx(0.07) and z == pytest.approx(0.07 / np.hypot(0.02, 0.03))
-    i_in, i_out, diff, z = sphere.best_inside_vs_outside(mean, err, [False] * 4)
-    assert i_in == i_out == 1 and np.isnan(diff) and np.isnan(z)
-    with pytest.raises(ValueError, match="one length"):
-        sphere.best_inside_vs_outside(mean, err, [True])
+def test_the_package_reexports_each_module():
+    """catapult.sphere is one module per idea (networks, sgd, geometry, regimes); the package
+    re-exports every public name of each, and the statistics it used to hold are catapult.stats's."""
+    from catapult import stats
+    from catapult.sphere import geometry, networks, regimes, sgd
+
+    modules = (networks, sgd, geometry, regimes)
+    names = [n for m in modules for n in m.__all__]
+    assert len(set(names)) == len(names) and sorted(names) == sorted(sphere.__all__)
+    for m in modules:
+        for n in m.__all__:
+            assert getattr(sphere, n) is getattr(m, n), f"catapult.sphere.{n} is not {m.__name__}.{n}"
+    assert sphere.mean_and_error is stats.mean_and_error
+    assert sphere.best_inside_vs_outside is stats.best_inside_vs_outside

@@ -35,6 +35,11 @@ from pathlib import Path
 from typing import Sequence
 from urllib.parse import unquote, urlsplit
 
+__all__ = [
+    "CHROMIUM_FLAGS", "WINDOW", "SiteError", "browser_problems", "check", "figure_hashes", "find_chromium", "pages",
+    "static_problems",
+]
+
 #: Flags that keep headless Chromium quiet, sandbox-free (root in containers) and offline.
 CHROMIUM_FLAGS = [
     "--headless",

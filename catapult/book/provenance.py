@@ -1,6 +1,6 @@
 """Provenance: where, when, from which commit and with which stack a page's numbers were produced.
 
-The build (:mod:`catapult.book`) appends :func:`box_html` as a last markdown cell to every
+The build (:mod:`catapult.book.execute`, :mod:`catapult.book.site`) appends :func:`box_html` as a last markdown cell to every
 executed chapter, and a build-wide box to the other pages, so every page of the site ends
 with a small ``<div class="catapult-provenance">`` (styled by ``_static/catapult.css``):
 git commit (short sha, ``+dirty`` when the working tree had changes) and the book's version
@@ -20,6 +20,11 @@ import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable
+
+__all__ = [
+    "CELL_TAG", "PACKAGES", "append_to_notebook", "book_version", "box_html", "build_record", "device",
+    "git_commit", "now", "record", "versions",
+]
 
 #: Versions reported in every box (distribution names).
 PACKAGES = ("jax", "jaxlib", "neural-tangents")
@@ -98,7 +103,7 @@ def now() -> str:
 
 def book_version() -> str:
     """The release of the book (``pyproject.toml``'s version, as :mod:`catapult` carries it)."""
-    from . import __version__
+    from .. import __version__
 
     return __version__
 

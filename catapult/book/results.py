@@ -1,7 +1,7 @@
 """The results page: every chapter's claims in one table, from ``<out>/claims/*.json``.
 
 The build writes it (MyST markdown) into the executed mirror of the book as the page the
-toc lists as ``book/results`` (see :data:`catapult.book.RESULTS_PAGE`), so a reader sees in
+toc lists as ``book/results`` (see :data:`catapult.book.toc.RESULTS_PAGE`), so a reader sees in
 one place what this run of the book confirmed: chapter, claim, where the paper makes it,
 predicted, measured and whether it holds.
 """
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from . import claims as claims_mod
+from .. import claims as claims_mod
+
+__all__ = ["Chapter", "escape", "notebook_title", "page"]
 
 _ESCAPE = "\\`*_{}[]<>()#+!|$~"
 

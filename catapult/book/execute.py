@@ -1,0 +1,250 @@
+"""Executing one chapter: papermill into the executed mirror, its checks, its claims file, and the cache.
+
+A chapter runs in a kernel of this interpreter (:func:`kernel_spec_dir`) into
+``<out>/executed/<chapter>.ipynb``; it fails (:class:`~catapult.book.errors.BuildError`,
+naming the chapter and cell) if it raised, wrote to stderr, reported no claims or a claim
+that does not hold. Its claims go to ``<out>/claims/<notebook stem>.json`` and a provenance
+box (:mod:`catapult.book.provenance`) is appended to the executed copy.
+
+The cache: after a successful run ``<out>/executed/<chapter>.hash.json`` records
+:func:`input_hash`, the SHA-256 of what the chapter's execution depends on (its notebook,
+every ``catapult/**/*.py`` except those of this build package (:func:`science_sources`),
+``requirements.txt`` and the scale). A later build whose hash matches reuses the executed
+copy (:func:`cached_chapter`), so editing the build re-executes no chapter; a change of what
+the build writes into executed copies (e.g. the provenance box) bumps :data:`CACHE_FORMAT`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import claims as claims_mod
+from . import provenance
+from .errors import BuildError
+
+__all__ = [
+    "BUILD_PACKAGE", "CACHE_FORMAT", "PACKAGE_DIR", "ChapterResult", "cache_record_path", "cached_chapter",
+    "chapter_provenance", "execute_chapter", "input_hash", "kernel_spec_dir", "science_sources",
+]
+
+#: The catapult sources whose content is part of every chapter's cache key (see :func:`science_sources`).
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+#: This build package's folder name inside :data:`PACKAGE_DIR`: left out of the cache key.
+BUILD_PACKAGE = Path(__file__).resolve().parent.name
+#: Bump when the executed copies' format changes without a change of the science sources (e.g. the
+#: provenance box the build appends: the build package is not part of the cache key).
+CACHE_FORMAT = 1
+
+
+@dataclass
+class ChapterResult:
+    name: str
+    executed: Path
+    claims: list[claims_mod.Claim]
+    seconds: float
+    cached: bool = False
+
+
+# ------------------------------------------------------------- execution
+
+
+_PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+
+
+def _source_code_cells(nb):
+    """(1-based position among the source notebook's code cells, cell), skipping papermill's own cells."""
+    position = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code" or _PAPERMILL_TAGS & set(cell.metadata.get("tags", [])):
+            continue
+        position += 1
+        yield position, cell
+
+
+def _failing_cell(nb) -> tuple[int, str]:
+    """(position among source code cells, first lines) of the cell that raised."""
+    for position, cell in _source_code_cells(nb):
+        if any(out.get("output_type") == "error" for out in cell.get("outputs", [])):
+            src = cell.source.strip().splitlines()
+            head = "\n".join(f"    | {line}" for line in src[:6])
+            more = f"\n    | ... ({len(src) - 6} more lines)" if len(src) > 6 else ""
+            return position, head + more
+    return -1, "    | (the failing cell could not be located)"
+
+
+def _stderr_outputs(nb) -> list[tuple[int, str]]:
+    """(position among source code cells, text) of every stderr stream output."""
+    return [
+        (position, out.get("text", "").strip())
+        for position, cell in _source_code_cells(nb)
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "stream" and out.get("name") == "stderr"
+    ]
+
+
+def kernel_spec_dir(out: Path) -> Path:
+    """A Jupyter data folder whose ``python3`` kernel runs this interpreter (``sys.executable``).
+
+    Put first on ``JUPYTER_PATH`` while chapters execute, it shadows any ``python3`` kernel
+    spec of the developer's machine (e.g. in ``~/.local/share/jupyter``) that would run
+    another Python, so every chapter runs in the environment that runs the build.
+    """
+    folder = out / "jupyter"
+    spec = folder / "kernels" / "python3" / "kernel.json"
+    content = json.dumps(
+        {
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+        },
+        indent=1,
+    )
+    if not spec.exists() or spec.read_text(encoding="utf-8") != content:
+        spec.parent.mkdir(parents=True, exist_ok=True)
+        spec.write_text(content, encoding="utf-8")
+    return folder
+
+
+# ------------------------------------------------------------------ the cache
+
+
+def science_sources(package_dir: Path | None = None) -> list[Path]:
+    """Every ``*.py`` of the catapult package (default :data:`PACKAGE_DIR`), sorted, except those of
+    the build package (``catapult/book/``): what a chapter imports, not what builds the site."""
+    package_dir = PACKAGE_DIR if package_dir is None else package_dir
+    return [
+        path for path in sorted(package_dir.rglob("*.py"))
+        if path.relative_to(package_dir).parts[0] != BUILD_PACKAGE
+    ]
+
+
+def input_hash(root: Path, rel: Path, scale: str) -> str:
+    """SHA-256 over what a chapter's execution depends on: its notebook, every ``catapult/*.py`` outside
+    the build package (:func:`science_sources`), ``requirements.txt`` (of the book's root) and the scale."""
+    h = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        h.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
+
+    add("format", str(CACHE_FORMAT).encode())
+    add("scale", scale.encode())
+    add("notebook", (root / rel).read_bytes())
+    req = root / "requirements.txt"
+    add("requirements.txt", req.read_bytes() if req.exists() else b"(none)")
+    for path in science_sources(PACKAGE_DIR):
+        add("catapult/" + path.relative_to(PACKAGE_DIR).as_posix(), path.read_bytes())
+    return h.hexdigest()
+
+
+def cache_record_path(out: Path, rel: Path) -> Path:
+    return out / "executed" / rel.with_suffix(".hash.json")
+
+
+def cached_chapter(root: Path, rel: Path, out: Path, scale: str) -> ChapterResult | None:
+    """The chapter's previous result if its executed copy is still valid for these inputs, else None."""
+    record_path = cache_record_path(out, rel)
+    executed = out / "executed" / rel
+    claims_path = out / "claims" / f"{rel.stem}.json"
+    if not (record_path.exists() and executed.exists() and claims_path.exists()):
+        return None
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        found = claims_mod.load(claims_path)
+    except (ValueError, OSError):
+        return None
+    if record.get("hash") != input_hash(root, rel, scale) or not found or claims_mod.failures(found):
+        return None
+    return ChapterResult(rel.stem, executed, found, float(record.get("seconds", 0.0)), cached=True)
+
+
+def execute_chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int | None = None) -> ChapterResult:
+    """Execute one chapter with papermill into ``out/executed/rel``, check it, and record it in the cache."""
+    import nbformat
+    import papermill as pm
+
+    src = root / rel
+    dst = out / "executed" / rel
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    name = rel.stem
+    record_path = cache_record_path(out, rel)
+    record_path.unlink(missing_ok=True)  # a chapter that fails below is never cached
+    key = input_hash(root, rel, scale)  # hashed before the run: an edit during it is not cached as done
+    env_backup = dict(os.environ)
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # ipykernel 6's debugpy notice on Python >= 3.11
+    os.environ.pop("MPLBACKEND", None)  # a non-inline backend (e.g. Agg) would leave the pages without figures
+    jupyter_path = [str(kernel_spec_dir(out))] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(jupyter_path)
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(src),
+            str(dst),
+            parameters={"scale": scale},
+            cwd=str(src.parent),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=timeout,
+            report_mode=False,
+        )
+    except pm.PapermillExecutionError as err:
+        position, source = _failing_cell(nbformat.read(str(dst), as_version=4))
+        raise BuildError(
+            f"chapter {name} failed in code cell {position} (execution count {err.exec_count}): "
+            f"{err.ename}: {err.evalue}\n{source}\n"
+            f"The partially executed notebook is {dst}."
+        ) from None
+    except Exception as err:  # kernel death, timeout, missing parameters cell, ...
+        raise BuildError(f"chapter {name} could not be executed: {type(err).__name__}: {err}") from None
+    finally:
+        os.environ.clear()
+        os.environ.update(env_backup)
+    seconds = time.perf_counter() - start
+
+    nb = nbformat.read(str(dst), as_version=4)
+    if nb.metadata.get("papermill", {}).get("exception"):
+        raise BuildError(f"chapter {name}: papermill recorded an exception; see {dst}.")
+    noisy = _stderr_outputs(nb)
+    if noisy:
+        position, text = noisy[0]
+        raise BuildError(
+            f"chapter {name} wrote to stderr in code cell {position}, which would show on its page:\n"
+            f"    | {text[:600]}\nFix the warning, or silence it where it arises (e.g. redirect file "
+            f"descriptor 2 around a noisy import); see {dst}."
+        )
+    found = claims_mod.from_notebook(nb)
+    if not found:
+        raise BuildError(
+            f"chapter {name} reported no claims: every chapter must end with catapult.claims.report(...)."
+        )
+    claims_mod.save(found, out / "claims" / f"{name}.json")
+    bad = claims_mod.failures(found)
+    if bad:
+        lines = "\n".join(
+            f"  - {c.id}: {c.statement} ({c.source}); predicted {c.predicted}, measured {c.measured}, "
+            f"tolerance {c.tolerance}"
+            for c in bad
+        )
+        raise BuildError(f"chapter {name}: {len(bad)} of {len(found)} claims do not hold at scale {scale!r}:\n{lines}")
+    prov = provenance.record(root, scale, seconds)
+    provenance.append_to_notebook(nb, prov)
+    nbformat.write(nb, str(dst))
+    record = {"hash": key, "scale": scale, "seconds": round(seconds, 1), "provenance": prov}
+    record_path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return ChapterResult(name, dst, found, seconds)
+
+
+def chapter_provenance(out: Path, rel: Path) -> dict | None:
+    """The provenance recorded when the chapter's executed copy was made (None if unknown)."""
+    path = cache_record_path(out, rel)
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("provenance")
+    except (OSError, ValueError):
+        return None
+

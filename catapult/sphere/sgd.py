@@ -1,0 +1,331 @@
+"""Projected SGD on the unit sphere: pre-training, its continuation and fine-tuning (Sadrtdinov et al. 2024, Secs. 3-4).
+
+The networks of :mod:`catapult.sphere.networks` are scale invariant, so plain SGD changes
+the *effective* learning rate η/‖w‖² as the norm drifts. Projecting w back onto the unit
+sphere after every step,
+
+    w ← (w − η ĝ) / ‖w − η ĝ‖,
+
+keeps ‖w‖ = 1 and the effective learning rate fixed at η. With the weights held as one flat
+vector, the whole state of a run is a point on the sphere S^{D−1}.
+
+- :func:`pretrain` runs a sweep over pre-training learning rates (PLRs) and seeds as one
+  compiled program (the sweep of Sec. 3, Fig. 1); :func:`continue_pretraining` continues its
+  end points to a later checkpoint;
+- :func:`finetune` continues every end point at several small fine-tuning learning rates
+  (FLRs) and seeds, again as one program (Sec. 4, Fig. 2).
+
+Each iterates as :data:`LOOPS` says (one ``lax.scan``, or one jitted step from a Python
+loop); both give the same numbers. Divergence (a non-finite loss or weight) is recorded,
+never raised (see ``_scan.scan_frozen``).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._checks import one_of, positive_array, positive_int
+from .._scan import scan_frozen
+from .networks import SphereNet, _check_data, _dataset_loss_and_accuracy, loss_and_accuracy
+
+__all__ = [
+    "LOOPS",
+    "Runs",
+    "project",
+    "initial_points",
+    "pretrain",
+    "continue_pretraining",
+    "finetune",
+]
+
+#: How :func:`pretrain`, :func:`continue_pretraining` and :func:`finetune` iterate: ``"scan"``
+#: (one compiled ``lax.scan`` for the whole sweep) or ``"python"`` (one compiled, vmapped SGD
+#: step over every run, called from a Python loop; for ConvNets on CPU, where XLA runs
+#: convolutions inside ``scan`` bodies 10-20x slower, jax#12868). Same numbers either way.
+LOOPS = ("scan", "python")
+
+
+def project(w: jax.Array) -> jax.Array:
+    """Back onto the unit sphere: w / ‖w‖ (over the last axis)."""
+    return w / jnp.linalg.norm(w, axis=-1, keepdims=True)
+
+
+class Runs(NamedTuple):
+    """Runs of projected SGD, one per (leading index...): ``loss`` and ``accuracy`` on the
+    whole training set every ``log_every`` steps (shape (..., T+1), NaN after divergence),
+    ``steps`` (T+1,), the final weights ``w`` (..., D; the last finite ones of a divergent
+    run), ``diverged`` (...) and ``diverged_at`` (first non-finite step, or -1)."""
+
+    loss: np.ndarray
+    accuracy: np.ndarray
+    steps: np.ndarray
+    w: np.ndarray
+    diverged: np.ndarray
+    diverged_at: np.ndarray
+
+
+def _batch_indices(key: jax.Array, t: jax.Array, n: int, batch: int) -> jax.Array:
+    """Minibatch ``t``: ``batch`` indices drawn uniformly (with replacement) from a key
+    that depends only on (key, t), so every learning rate sees the same sequence."""
+    return jax.random.randint(jax.random.fold_in(key, t), (batch,), 0, n)
+
+
+def _run_one(net: SphereNet, x, y, w0, eta, key, steps: int, batch: int, log_every: int):
+    """One run of projected SGD at (effective) learning rate ``eta`` from ``w0``."""
+    n = x.shape[0]
+
+    def batch_loss(w, idx):
+        return loss_and_accuracy(net.apply(w, x[idx]), y[idx])[0]
+
+    grad = jax.grad(batch_loss)
+
+    def sgd(state):
+        def one(carry, _):
+            w, t = carry
+            w = project(w - eta * grad(w, _batch_indices(key, t, n, batch)))
+            return (w, t + 1), None
+
+        return jax.lax.scan(one, state, None, length=log_every)[0]
+
+    def observe(state):
+        return _dataset_loss_and_accuracy(net, state[0], x, y)
+
+    recs, dead, dead_at, final = scan_frozen(sgd, (w0, jnp.zeros((), jnp.int32)), observe, steps // log_every)
+    return recs[0], recs[1], final[0], dead, dead_at
+
+
+def _checked_schedule(steps, batch_size, log_every, n) -> tuple[int, int, int]:
+    steps = positive_int("steps", steps)
+    batch_size = positive_int("batch_size", batch_size)
+    log_every = positive_int("log_every", log_every)
+    if batch_size > n:
+        raise ValueError(f"batch_size ({batch_size}) exceeds the number of training samples ({n}).")
+    if steps % log_every:
+        raise ValueError(f"steps ({steps}) must be a multiple of log_every ({log_every}).")
+    return steps, batch_size, log_every
+
+
+def _pack(loss, acc, w, dead, dead_at, steps, log_every) -> Runs:
+    return Runs(
+        np.asarray(loss), np.asarray(acc), np.arange(steps // log_every + 1) * log_every,
+        np.asarray(w), np.asarray(dead), np.where(np.asarray(dead_at) >= 0, np.asarray(dead_at) * log_every, -1),
+    )
+
+
+def _python_runs(net: SphereNet, x, y, w0, etas, keys, steps: int, batch: int, log_every: int):
+    """The runs of :func:`_run_one` for flat arrays of R runs (``w0`` (R, D), ``etas`` (R,),
+    ``keys`` (R, 2)), stepped from a Python loop: one jitted SGD step vmapped over the runs,
+    and after every ``log_every`` steps one jitted observation that freezes a run at its last
+    finite logged state, exactly as :func:`catapult._scan.scan_frozen` does."""
+    step_v, observe_v, freeze_v = _python_fns(net, batch)
+    n = x.shape[0]
+    w = w0
+    loss, acc = observe_v(w, x, y)
+    losses, accs = [loss], [acc]
+    dead = jnp.zeros(w.shape[0], bool)
+    dead_at = jnp.full(w.shape[0], -1, jnp.int32)
+    t = 0
+    for block in range(steps // log_every):
+        new = w
+        for _ in range(log_every):
+            new = step_v(new, etas, keys, np.int32(t), x, y, n)
+            t += 1
+        w, dead, dead_at, loss, acc = freeze_v(w, new, dead, dead_at, np.int32(block + 1), x, y)
+        losses.append(loss)
+        accs.append(acc)
+    return jnp.stack(losses, -1), jnp.stack(accs, -1), w, dead, dead_at
+
+
+@functools.lru_cache(maxsize=32)
+def _python_fns(net: SphereNet, batch: int):
+    """Jitted pieces of :func:`_python_runs` for one network and batch size (cached, so
+    repeated sweeps reuse the compiled step)."""
+
+    def step(w, eta, key, t, x, y, n):
+        idx = _batch_indices(key, t, n, batch)
+        g = jax.grad(lambda v: loss_and_accuracy(net.apply(v, x[idx]), y[idx])[0])(w)
+        return project(w - eta * g)
+
+    def observe(w, x, y):
+        return _dataset_loss_and_accuracy(net, w, x, y)
+
+    step_v = jax.jit(jax.vmap(step, in_axes=(0, 0, 0, None, None, None, None)), static_argnums=6)
+    observe_v = jax.vmap(observe, in_axes=(0, None, None))
+
+    def freeze(w, new, dead, dead_at, block, x, y):
+        loss, acc = observe_v(new, x, y)
+        finite = jnp.all(jnp.isfinite(new), axis=-1) & jnp.isfinite(loss) & jnp.isfinite(acc)
+        bad = dead | ~finite
+        w = jnp.where(bad[:, None], w, new)
+        dead_at = jnp.where(bad & ~dead, block, dead_at)
+        return w, bad, dead_at, jnp.where(bad, jnp.nan, loss), jnp.where(bad, jnp.nan, acc)
+
+    return step_v, jax.jit(observe_v), jax.jit(freeze)
+
+
+def _flat_python(net, x, y, w0, etas, keys, lead, steps, batch, log_every):
+    """:func:`_python_runs` over runs given with a common leading shape ``lead``
+    (``w0`` lead + (D,), ``etas`` lead, ``keys`` lead + (2,)); outputs reshaped to ``lead``."""
+    R = math.prod(lead)
+    out = _python_runs(net, x, y, w0.reshape(R, -1), etas.reshape(R), keys.reshape(R, -1), steps, batch, log_every)
+    return tuple(a.reshape(lead + a.shape[1:]) for a in out)
+
+
+def initial_points(net: SphereNet, seeds: int, key: jax.Array) -> jax.Array:
+    """The starting points on the sphere that :func:`pretrain` uses for ``seeds`` seeds and ``key``: (seeds, D)."""
+    seeds = positive_int("seeds", seeds)
+    return jax.vmap(lambda s: net.init(jax.random.fold_in(jax.random.fold_in(key, s), 0)))(jnp.arange(seeds))
+
+
+def pretrain(
+    net: SphereNet,
+    x,
+    y,
+    plrs,
+    seeds: int,
+    steps: int,
+    *,
+    batch_size: int,
+    log_every: int,
+    key: jax.Array,
+    loop: str = "scan",
+) -> Runs:
+    """Pre-train from ``seeds`` random points on the sphere at every PLR: results have
+    leading shape (len(plrs), seeds). Seed s fixes the starting point and the order of the
+    minibatches, shared by every PLR, so the PLR is the only difference along the first
+    axis. One jit-compiled program vmapped over PLRs and seeds (``loop="scan"``), or one
+    jitted SGD step vmapped over them and called from a Python loop (``loop="python"``,
+    for ConvNets on CPU; see :data:`LOOPS`)."""
+    x, y = _check_data(net, x, y)
+    plrs = positive_array("plrs", plrs).astype(np.float32)
+    seeds = positive_int("seeds", seeds)
+    steps, batch_size, log_every = _checked_schedule(steps, batch_size, log_every, x.shape[0])
+    keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(seeds))
+    w0 = initial_points(net, seeds, key)
+    order = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
+    if one_of("loop", loop, LOOPS) == "python":
+        P = plrs.size
+        lead = (P, seeds)
+        out = _flat_python(net, x, y, jnp.broadcast_to(w0, lead + w0.shape[1:]), jnp.broadcast_to(jnp.asarray(plrs)[:, None], lead),
+                           jnp.broadcast_to(order, lead + order.shape[1:]), lead, steps, batch_size, log_every)
+    else:
+        out = _pretrain_jit(net, x, y, jnp.asarray(plrs), w0, order, steps, batch_size, log_every)
+    return _pack(*out, steps, log_every)
+
+
+_STATIC = ("net", "steps", "batch", "log_every")
+
+
+def _pretrain_impl(net, x, y, plrs, w0, keys, steps, batch, log_every):
+    run = lambda w, e, k: _run_one(net, x, y, w, e, k, steps, batch, log_every)  # noqa: E731
+    over_seeds = jax.vmap(run, in_axes=(0, None, 0))
+    return jax.vmap(over_seeds, in_axes=(None, 0, None))(w0, plrs, keys)
+
+
+_pretrain_jit = jax.jit(_pretrain_impl, static_argnames=_STATIC)
+
+
+def _continue_impl(net, x, y, w_start, plrs, keys, steps, batch, log_every):
+    run = lambda w, e, k: _run_one(net, x, y, w, e, k, steps, batch, log_every)  # noqa: E731
+    over_seeds = jax.vmap(run, in_axes=(0, None, 0))
+    return jax.vmap(over_seeds, in_axes=(0, 0, None))(w_start, plrs, keys)
+
+
+_continue_jit = jax.jit(_continue_impl, static_argnames=_STATIC)
+
+
+def continue_pretraining(
+    net: SphereNet,
+    x,
+    y,
+    w_end,
+    plrs,
+    steps: int,
+    *,
+    batch_size: int,
+    log_every: int,
+    key: jax.Array,
+    loop: str = "scan",
+) -> Runs:
+    """Continue the end points ``w_end`` (P, S, D) of :func:`pretrain` for ``steps`` more steps,
+    each at its own PLR (``plrs``, (P,)), with minibatch orders drawn from ``key`` (use a key
+    other than pre-training's for a fresh order). Gives a second, later checkpoint of every
+    run; results have leading shape (P, S). Divergent (non-finite) end points are refused.
+    ``loop`` as in :func:`pretrain`."""
+    x, y = _check_data(net, x, y)
+    plrs = positive_array("plrs", plrs).astype(np.float32)
+    w_end = jnp.asarray(w_end, jnp.float32)
+    if w_end.ndim != 3 or w_end.shape[0] != plrs.size or w_end.shape[-1] != net.dim:
+        raise ValueError(f"w_end must have shape (len(plrs), seeds, {net.dim}) = ({plrs.size}, S, {net.dim}), got {w_end.shape}.")
+    if not bool(jnp.all(jnp.isfinite(w_end))):
+        raise ValueError("w_end contains non-finite weights; continue only finite end points.")
+    steps, batch_size, log_every = _checked_schedule(steps, batch_size, log_every, x.shape[0])
+    keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(w_end.shape[1]))
+    if one_of("loop", loop, LOOPS) == "python":
+        lead = w_end.shape[:2]
+        out = _flat_python(net, x, y, project(w_end), jnp.broadcast_to(jnp.asarray(plrs)[:, None], lead),
+                           jnp.broadcast_to(keys, lead + keys.shape[1:]), lead, steps, batch_size, log_every)
+    else:
+        out = _continue_jit(net, x, y, project(w_end), jnp.asarray(plrs), keys, steps, batch_size, log_every)
+    return _pack(*out, steps, log_every)
+
+
+def _finetune_impl(net, x, y, w_start, flrs, keys, steps, batch, log_every):
+    run = lambda w, e, k: _run_one(net, x, y, w, e, k, steps, batch, log_every)  # noqa: E731
+    over_ft_seeds = jax.vmap(run, in_axes=(None, None, 0))
+    over_flrs = jax.vmap(over_ft_seeds, in_axes=(None, 0, None))
+    flat = w_start.reshape(-1, w_start.shape[-1])
+    out = jax.vmap(over_flrs, in_axes=(0, None, None))(flat, flrs, keys)
+    lead = w_start.shape[:-1]
+    return jax.tree_util.tree_map(lambda a: a.reshape(lead + a.shape[1:]), out)
+
+
+_finetune_jit = jax.jit(_finetune_impl, static_argnames=_STATIC)
+
+
+def finetune(
+    net: SphereNet,
+    x,
+    y,
+    w_start,
+    flrs,
+    seeds: int,
+    steps: int,
+    *,
+    batch_size: int,
+    log_every: int,
+    key: jax.Array,
+    loop: str = "scan",
+) -> Runs:
+    """Continue every start point (``w_start`` of shape (..., D), e.g. the PLR × seed end
+    points of :func:`pretrain`) at every FLR with ``seeds`` minibatch orders: results have
+    leading shape (..., len(flrs), seeds). Fine-tuning seed r uses the same minibatch order
+    for every start point and FLR. One jit-compiled program (``loop`` as in :func:`pretrain`)."""
+    x, y = _check_data(net, x, y)
+    w_start = jnp.asarray(w_start, jnp.float32)
+    if w_start.ndim < 1 or w_start.shape[-1] != net.dim:
+        raise ValueError(f"w_start must have shape (..., {net.dim}), got {w_start.shape}.")
+    if not bool(jnp.all(jnp.isfinite(w_start))):
+        raise ValueError("w_start contains non-finite weights; fine-tune only finite end points.")
+    w_start = project(w_start)
+    flrs = positive_array("flrs", flrs).astype(np.float32)
+    seeds = positive_int("seeds", seeds)
+    steps, batch_size, log_every = _checked_schedule(steps, batch_size, log_every, x.shape[0])
+    keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(seeds))
+    w1 = w_start if w_start.ndim > 1 else w_start[None]
+    if one_of("loop", loop, LOOPS) == "python":
+        lead = w1.shape[:-1] + (flrs.size, seeds)
+        out = _flat_python(net, x, y, jnp.broadcast_to(w1[..., None, None, :], lead + (net.dim,)),
+                           jnp.broadcast_to(jnp.asarray(flrs)[:, None], lead), jnp.broadcast_to(keys, lead + keys.shape[1:]),
+                           lead, steps, batch_size, log_every)
+    else:
+        out = _finetune_jit(net, x, y, w1, jnp.asarray(flrs), keys, steps, batch_size, log_every)
+    if w_start.ndim == 1:
+        out = jax.tree_util.tree_map(lambda a: a[0], out)
+    return _pack(*out, steps, log_every)

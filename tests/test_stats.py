@@ -1,0 +1,103 @@
+"""catapult.stats: the statistics over seeds of chapters 5 and 6, on small exact examples."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from catapult import protocols, sphere, stats
+
+
+def test_mean_and_error_over_finite_entries():
+    m, e = stats.mean_and_error([[1.0, 3.0], [np.nan, 2.0]])  # the finite 1, 3, 2: std 1, three of them
+    assert m == 2.0 and e == pytest.approx(1.0 / np.sqrt(3), rel=1e-15)
+    assert stats.mean_and_error([4.0, 6.0]) == (5.0, pytest.approx(1.0))  # std (ddof 1) √2, over √2
+    assert stats.mean_and_error([5.0])[0] == 5.0 and np.isnan(stats.mean_and_error([5.0])[1])
+    assert all(np.isnan(stats.mean_and_error([])))
+    assert all(np.isnan(stats.mean_and_error([np.nan, np.inf])))
+
+
+def test_at_chance_fills_only_non_finite_entries():
+    acc = np.array([[0.5, np.nan], [np.inf, 0.25]])
+    np.testing.assert_array_equal(stats.at_chance(acc, 0.1), [[0.5, 0.1], [0.1, 0.25]])
+
+
+def test_best_needs_every_seed():
+    acc = np.array([[0.1, 0.5, 0.9], [0.2, 0.7, np.nan]])  # the third η lost a seed: not eligible
+    i, mean, spread = stats.best(np.array([1, 2, 3]), acc)
+    assert (i, mean, spread) == (1, pytest.approx(0.6), pytest.approx(0.1))
+    assert stats.best(np.array([1]), np.array([[np.nan], [0.5]])) == (-1, pytest.approx(math.nan, nan_ok=True),
+                                                                      pytest.approx(math.nan, nan_ok=True))
+
+
+def test_best_of_two_first_index_on_a_tie_and_none_for_an_empty_set():
+    mean = np.array([0.3, 0.9, 0.9, 0.5, 0.7])
+    assert stats.best_of_two(mean, [True, True, True, False, False], [False, False, False, True, True]) == (1, 4)
+    assert stats.best_of_two(mean, [False] * 5, [True] * 5) == (None, 1)
+
+
+def test_best_inside_vs_outside():
+    mean, err = np.array([0.70, 0.82, 0.80, 0.75]), np.array([0.01, 0.02, 0.01, 0.03])
+    i_in, i_out, diff, z = stats.best_inside_vs_outside(mean, err, [False, True, True, False])
+    assert (i_in, i_out) == (1, 3)
+    assert diff == pytest.approx(0.07) and z == pytest.approx(0.07 / np.hypot(0.02, 0.03))
+    i_in, i_out, diff, z = stats.best_inside_vs_outside(mean, err, [False] * 4)  # nothing inside: the overall best
+    assert i_in == i_out == 1 and np.isnan(diff) and np.isnan(z)
+    i_in, i_out, diff, z = stats.best_inside_vs_outside(mean, err, [True, False, True, True])
+    assert (i_in, i_out) == (2, 1) and diff == pytest.approx(-0.02) and z == pytest.approx(-0.02 / np.hypot(0.01, 0.02))
+    with pytest.raises(ValueError, match="one length"):
+        stats.best_inside_vs_outside(mean, err, [True])
+
+
+def test_above_vs_below_counts_divergence_at_chance_and_needs_both_sides():
+    rel = np.array([0.5, 1.0, 2.0, 4.0])  # η = η_crit is on neither side
+    acc = np.array([[0.5, 0.95, 0.6, np.nan], [0.5, 0.95, 0.8, np.nan]])
+    gap, spread = stats.above_vs_below(rel, acc, 0.1)
+    assert gap == pytest.approx(0.2) and spread == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="above and below"):
+        stats.above_vs_below(np.array([2.0, 3.0]), acc[:, 2:], 0.1)
+    with pytest.raises(ValueError, match="above and below"):
+        stats.above_vs_below(np.array([0.5, 1.0]), acc[:, :2], 0.1)
+
+
+def _reference_above_vs_below(rel, acc, chance):
+    """The implementation protocols.py had before catapult.stats, term for term."""
+    a = np.where(np.isfinite(acc), acc, chance)
+    m, s = a.mean(0), a.std(0)
+    hi, lo = rel > 1, rel < 1
+    i_hi = np.flatnonzero(hi)[np.argmax(m[hi])]
+    i_lo = np.flatnonzero(lo)[np.argmax(m[lo])]
+    return float(m[i_hi] - m[i_lo]), float(max(s[i_hi], s[i_lo]))
+
+
+def _reference_inside_vs_outside(m, e, inside):
+    """The implementation sphere.py had before catapult.stats (both sides non-empty)."""
+    i_in = int(np.flatnonzero(inside)[np.argmax(m[inside])])
+    i_out = int(np.flatnonzero(~inside)[np.argmax(m[~inside])])
+    diff = float(m[i_in] - m[i_out])
+    return i_in, i_out, diff, diff / float(np.hypot(e[i_in], e[i_out]))
+
+
+def test_the_shared_implementation_gives_the_old_numbers_exactly():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        rel = np.sort(rng.choice([0.25, 0.5, 1.0, 2.0, 4.0, 8.0], 5, replace=False))
+        if not ((rel > 1).any() and (rel < 1).any()):
+            continue
+        acc = rng.uniform(0.1, 0.9, (3, rel.size))
+        acc[rng.uniform(size=acc.shape) < 0.2] = np.nan
+        assert stats.above_vs_below(rel, acc, 0.1) == _reference_above_vs_below(rel, acc, 0.1)
+        m, e = rng.uniform(0.5, 0.9, 6), rng.uniform(0.01, 0.05, 6)
+        inside = rng.uniform(size=6) < 0.5
+        if inside.any() and (~inside).any():
+            assert stats.best_inside_vs_outside(m, e, inside) == _reference_inside_vs_outside(m, e, inside)
+
+
+def test_old_homes_are_aliases():
+    assert protocols.best is stats.best
+    assert protocols.at_chance is stats.at_chance
+    assert protocols.above_vs_below is stats.above_vs_below
+    assert sphere.mean_and_error is stats.mean_and_error
+    assert sphere.best_inside_vs_outside is stats.best_inside_vs_outside
