@@ -34,7 +34,7 @@ The statistics over seeds that chapter 6 reports (:func:`catapult.stats.mean_and
 :func:`catapult.stats.best_inside_vs_outside`) live in :mod:`catapult.stats`, shared with
 chapter 5; the two names stay importable from here.
 
-Divergence (a non-finite loss or weight) is recorded, never raised (see ``_scan.scan_frozen``).
+Divergence (a non-finite loss or weight) is recorded, never raised (see :func:`catapult.loop.scan_frozen`).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ vector, the whole state of a run is a point on the sphere S^{D−1}.
 
 Each iterates as :data:`LOOPS` says (one ``lax.scan``, or one jitted step from a Python
 loop); both give the same numbers. Divergence (a non-finite loss or weight) is recorded,
-never raised (see ``_scan.scan_frozen``).
+never raised (see :func:`catapult.loop.scan_frozen`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import one_of, positive_array, positive_int
-from .._scan import scan_frozen
+from ..loop import LOOPS, scan_frozen
 from .networks import SphereNet, _check_data, _dataset_loss_and_accuracy, loss_and_accuracy
 
 __all__ = [
@@ -44,11 +44,11 @@ __all__ = [
     "finetune",
 ]
 
-#: How :func:`pretrain`, :func:`continue_pretraining` and :func:`finetune` iterate: ``"scan"``
-#: (one compiled ``lax.scan`` for the whole sweep) or ``"python"`` (one compiled, vmapped SGD
-#: step over every run, called from a Python loop; for ConvNets on CPU, where XLA runs
-#: convolutions inside ``scan`` bodies 10-20x slower, jax#12868). Same numbers either way.
-LOOPS = ("scan", "python")
+# How :func:`pretrain`, :func:`continue_pretraining` and :func:`finetune` iterate
+# (catapult.loop.LOOPS): ``"scan"`` (one compiled ``lax.scan`` for the whole sweep) or
+# ``"python"`` (one compiled, vmapped SGD step over every run, called from a Python loop; for
+# ConvNets on CPU, where XLA runs convolutions inside ``scan`` bodies 10-20x slower,
+# jax#12868). Same numbers either way.
 
 
 def project(w: jax.Array) -> jax.Array:
@@ -76,28 +76,30 @@ def _batch_indices(key: jax.Array, t: jax.Array, n: int, batch: int) -> jax.Arra
     return jax.random.randint(jax.random.fold_in(key, t), (batch,), 0, n)
 
 
-def _run_one(net: SphereNet, x, y, w0, eta, key, steps: int, batch: int, log_every: int):
-    """One run of projected SGD at (effective) learning rate ``eta`` from ``w0``."""
-    n = x.shape[0]
+@functools.lru_cache(maxsize=32)
+def _sgd(net: SphereNet, batch: int):
+    """One run's projected-SGD step and observation for one network and batch size, built
+    once (cached), so the Python loop reuses its compiled step across sweeps. The state of a
+    run is (w, η, key): its point on the sphere, its learning rate and its minibatch key."""
 
-    def batch_loss(w, idx):
-        return loss_and_accuracy(net.apply(w, x[idx]), y[idx])[0]
+    def step(state, t, x, y):
+        w, eta, key = state
+        idx = _batch_indices(key, t, x.shape[0], batch)
+        g = jax.grad(lambda v: loss_and_accuracy(net.apply(v, x[idx]), y[idx])[0])(w)
+        return project(w - eta * g), eta, key
 
-    grad = jax.grad(batch_loss)
-
-    def sgd(state):
-        def one(carry, _):
-            w, t = carry
-            w = project(w - eta * grad(w, _batch_indices(key, t, n, batch)))
-            return (w, t + 1), None
-
-        return jax.lax.scan(one, state, None, length=log_every)[0]
-
-    def observe(state):
+    def observe(state, x, y):
         return _dataset_loss_and_accuracy(net, state[0], x, y)
 
-    recs, dead, dead_at, final = scan_frozen(sgd, (w0, jnp.zeros((), jnp.int32)), observe, steps // log_every)
-    return recs[0], recs[1], final[0], dead, dead_at
+    return step, observe
+
+
+def _run_one(net: SphereNet, x, y, w0, eta, key, steps: int, batch: int, log_every: int):
+    """One run of projected SGD at (effective) learning rate ``eta`` from ``w0`` (a ``lax.scan``
+    of :func:`catapult.loop.scan_frozen`, logged and frozen every ``log_every`` steps)."""
+    step, observe = _sgd(net, batch)
+    (loss, acc), dead, dead_at, final = scan_frozen(step, (w0, eta, key), observe, steps, args=(x, y), every=log_every)
+    return loss, acc, final[0], dead, dead_at
 
 
 def _checked_schedule(steps, batch_size, log_every, n) -> tuple[int, int, int]:
@@ -118,63 +120,17 @@ def _pack(loss, acc, w, dead, dead_at, steps, log_every) -> Runs:
     )
 
 
-def _python_runs(net: SphereNet, x, y, w0, etas, keys, steps: int, batch: int, log_every: int):
-    """The runs of :func:`_run_one` for flat arrays of R runs (``w0`` (R, D), ``etas`` (R,),
-    ``keys`` (R, 2)), stepped from a Python loop: one jitted SGD step vmapped over the runs,
-    and after every ``log_every`` steps one jitted observation that freezes a run at its last
-    finite logged state, exactly as :func:`catapult._scan.scan_frozen` does."""
-    step_v, observe_v, freeze_v = _python_fns(net, batch)
-    n = x.shape[0]
-    w = w0
-    loss, acc = observe_v(w, x, y)
-    losses, accs = [loss], [acc]
-    dead = jnp.zeros(w.shape[0], bool)
-    dead_at = jnp.full(w.shape[0], -1, jnp.int32)
-    t = 0
-    for block in range(steps // log_every):
-        new = w
-        for _ in range(log_every):
-            new = step_v(new, etas, keys, np.int32(t), x, y, n)
-            t += 1
-        w, dead, dead_at, loss, acc = freeze_v(w, new, dead, dead_at, np.int32(block + 1), x, y)
-        losses.append(loss)
-        accs.append(acc)
-    return jnp.stack(losses, -1), jnp.stack(accs, -1), w, dead, dead_at
-
-
-@functools.lru_cache(maxsize=32)
-def _python_fns(net: SphereNet, batch: int):
-    """Jitted pieces of :func:`_python_runs` for one network and batch size (cached, so
-    repeated sweeps reuse the compiled step)."""
-
-    def step(w, eta, key, t, x, y, n):
-        idx = _batch_indices(key, t, n, batch)
-        g = jax.grad(lambda v: loss_and_accuracy(net.apply(v, x[idx]), y[idx])[0])(w)
-        return project(w - eta * g)
-
-    def observe(w, x, y):
-        return _dataset_loss_and_accuracy(net, w, x, y)
-
-    step_v = jax.jit(jax.vmap(step, in_axes=(0, 0, 0, None, None, None, None)), static_argnums=6)
-    observe_v = jax.vmap(observe, in_axes=(0, None, None))
-
-    def freeze(w, new, dead, dead_at, block, x, y):
-        loss, acc = observe_v(new, x, y)
-        finite = jnp.all(jnp.isfinite(new), axis=-1) & jnp.isfinite(loss) & jnp.isfinite(acc)
-        bad = dead | ~finite
-        w = jnp.where(bad[:, None], w, new)
-        dead_at = jnp.where(bad & ~dead, block, dead_at)
-        return w, bad, dead_at, jnp.where(bad, jnp.nan, loss), jnp.where(bad, jnp.nan, acc)
-
-    return step_v, jax.jit(observe_v), jax.jit(freeze)
-
-
 def _flat_python(net, x, y, w0, etas, keys, lead, steps, batch, log_every):
-    """:func:`_python_runs` over runs given with a common leading shape ``lead``
-    (``w0`` lead + (D,), ``etas`` lead, ``keys`` lead + (2,)); outputs reshaped to ``lead``."""
+    """The runs of :func:`_run_one` for runs given with a common leading shape ``lead`` (``w0``
+    lead + (D,), ``etas`` lead, ``keys`` lead + (2,)), stepped from a Python loop: one compiled
+    step vmapped over every run (:func:`catapult.loop.scan_frozen` with ``loop="python"``)."""
     R = math.prod(lead)
-    out = _python_runs(net, x, y, w0.reshape(R, -1), etas.reshape(R), keys.reshape(R, -1), steps, batch, log_every)
-    return tuple(a.reshape(lead + a.shape[1:]) for a in out)
+    step, observe = _sgd(net, batch)
+    state = (w0.reshape(R, -1), etas.reshape(R), keys.reshape(R, -1))
+    (loss, acc), dead, dead_at, final = scan_frozen(
+        step, state, observe, steps, args=(x, y), every=log_every, loop="python", runs=True
+    )
+    return tuple(a.reshape(lead + a.shape[1:]) for a in (loss, acc, final[0], dead, dead_at))
 
 
 def initial_points(net: SphereNet, seeds: int, key: jax.Array) -> jax.Array:
