@@ -24,6 +24,28 @@ from typing import Any, Iterable
 
 import numpy as np
 
+__all__ = [
+    "MIME",
+    "KEYS",
+    "Claim",
+    "within",
+    "within_relative",
+    "at_most",
+    "at_least",
+    "fraction",
+    "to_json",
+    "save",
+    "load",
+    "from_notebook",
+    "failures",
+    "table_html",
+    "table_text",
+    "glue",
+    "glue_all",
+    "report",
+]
+
+
 #: The output-metadata key under which ``report`` embeds claims (metadata is never rendered).
 MIME = "application/vnd.catapult.claims+json"
 KEYS = ("id", "statement", "source", "predicted", "measured", "tolerance", "holds")

@@ -47,6 +47,20 @@ import numpy as np
 
 from ._checks import one_of, positive_int
 
+__all__ = [
+    "NAMES",
+    "URLS",
+    "ARCHIVES",
+    "SHA256",
+    "DataError",
+    "Dataset",
+    "load",
+    "cache_dir",
+    "prepared_path",
+    "pool",
+]
+
+
 NAMES = ("mnist", "cifar10")
 
 # Images per source: what each prepared file's x arrays look like after the sample axis.

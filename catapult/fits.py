@@ -6,6 +6,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+__all__ = [
+    "LineFit",
+    "line",
+    "power_law",
+]
+
 
 class LineFit(NamedTuple):
     """y ≈ intercept + slope · x, with the coefficient of determination R²."""

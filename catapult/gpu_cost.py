@@ -15,6 +15,13 @@ from typing import Any, Callable
 
 import jax
 
+__all__ = [
+    "measured",
+    "conv_tflops",
+    "forward_flops",
+    "sgd_hours",
+]
+
 
 def measured(name: str = "paper_cost") -> dict[str, Any]:
     """The shipped measurement ``catapult/measured/<name>.json`` (e.g. ``"paper_cost"``: chapter 4

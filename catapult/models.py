@@ -14,6 +14,15 @@ import warnings
 from ._checks import one_of, positive_float, positive_int
 from . import tangents
 
+__all__ = [
+    "NONLINEARITIES",
+    "fully_connected",
+    "cnn",
+    "wide_resnet",
+    "lambda0_versus_width",
+]
+
+
 # neural-tangents warns when a tanh kernel is computed by quadrature (on purpose here) and
 # when parallel branches declare channel axes as -1 and 3 (the same axis of NHWC images).
 _NT_NOTICES = ("Numerical Activation Layer", "Got potentially mismatching")

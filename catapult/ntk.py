@@ -27,6 +27,21 @@ import numpy as np
 from ._checks import positive_float, positive_int
 from . import tangents
 
+__all__ = [
+    "ApplyFn",
+    "TopEig",
+    "ntk_vp",
+    "top_eigenpair",
+    "top_eigenvalue",
+    "top_eigenvalue_batched",
+    "dense_ntk",
+    "dense_top_eigenvalue",
+    "infinite_width_top_eigenvalue",
+    "eta_crit",
+    "lanczos_top_eigenvalue",
+]
+
+
 ApplyFn = Callable[[Any, jax.Array], jax.Array]
 
 

@@ -8,6 +8,29 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+__all__ = [
+    "PHASE_COLORS",
+    "REGIME_COLORS",
+    "STYLE",
+    "PANEL_WIDTH",
+    "PANEL_HEIGHT",
+    "use_style",
+    "panels",
+    "mosaic",
+    "label_panels",
+    "shade_phases",
+    "mark_lines",
+    "phase_boundaries",
+    "phase_legend_handles",
+    "colors_for",
+    "finite",
+    "curvature_dynamics",
+    "lambda_at_time",
+    "shade_regimes",
+    "regime_legend",
+]
+
+
 #: One colour per phase (lazy / catapult / divergent / unconverged), used everywhere.
 PHASE_COLORS = {
     "lazy": "#3B75AF",

@@ -12,6 +12,10 @@ from contextlib import AbstractContextManager
 
 import jax
 
+__all__ = [
+    "float64",
+]
+
 
 def float64() -> AbstractContextManager:
     """A context manager inside which new jax arrays default to float64 (and int64)."""

@@ -35,6 +35,27 @@ from typing import Any, ClassVar, Literal, Union
 
 from ._checks import one_of
 
+__all__ = [
+    "SCALES",
+    "Record",
+    "Settings",
+    "Warmup",
+    "FullModel",
+    "Linearization",
+    "CurvatureWRN",
+    "DeepCurvature",
+    "GeneralizationCNN",
+    "GeneralizationWRN",
+    "Generalization",
+    "ConvNetOptions",
+    "ResNet18Options",
+    "CifarSweep",
+    "LargeLRs",
+    "CHAPTERS",
+    "settings",
+]
+
+
 SCALES = ("smoke", "ci", "paper")
 
 

@@ -35,6 +35,24 @@ import numpy as np
 
 from ._checks import positive_float, positive_int
 
+__all__ = [
+    "LIM",
+    "SHAPES",
+    "PlantedTask",
+    "boundary_offsets",
+    "boundary",
+    "on_boundary",
+    "feature_label",
+    "make_task",
+    "ablate",
+    "isolate",
+    "isolated_sets",
+    "ablated_sets",
+    "bayes_accuracy",
+    "effective_features",
+]
+
+
 #: The feature's square is [-LIM, LIM]².
 LIM = 2.0
 

@@ -40,6 +40,19 @@ from typing import Any, Callable
 
 import jax
 
+__all__ = [
+    "NT_VERSION",
+    "ExperimentalUnavailable",
+    "compat",
+    "neural_tangents",
+    "stax",
+    "structured_derivatives_work",
+    "choose_implementation",
+    "empirical_ntk_fn",
+    "status",
+]
+
+
 #: The release this door was written and tested against.
 NT_VERSION = "0.6.5"
 

@@ -40,40 +40,11 @@ Divergence (a non-finite loss or weight) is recorded, never raised (see :func:`c
 from __future__ import annotations
 
 from ..stats import best_inside_vs_outside, mean_and_error  # noqa: F401  (old home; use catapult.stats)
-from .geometry import angle, barrier, evaluate, interpolation_errors, sharpness
-from .networks import ARCHS, NORM_EPS, SAMPLE_CHUNK, SphereNet, build, convnet, loss_and_accuracy, mlp, resnet18
-from .regimes import Regimes, classify_regimes, late_accuracy, late_statistics, subregimes
-from .sgd import LOOPS, Runs, continue_pretraining, finetune, initial_points, pretrain, project
+from . import geometry, networks, regimes, sgd
+from .geometry import *  # noqa: F403
+from .networks import *  # noqa: F403
+from .regimes import *  # noqa: F403
+from .sgd import *  # noqa: F403
 
-__all__ = [
-    # networks
-    "NORM_EPS",
-    "ARCHS",
-    "SAMPLE_CHUNK",
-    "SphereNet",
-    "mlp",
-    "convnet",
-    "resnet18",
-    "build",
-    "loss_and_accuracy",
-    # projected SGD
-    "LOOPS",
-    "Runs",
-    "project",
-    "initial_points",
-    "pretrain",
-    "continue_pretraining",
-    "finetune",
-    # geometry of end points
-    "angle",
-    "evaluate",
-    "interpolation_errors",
-    "barrier",
-    "sharpness",
-    # regimes
-    "Regimes",
-    "late_statistics",
-    "late_accuracy",
-    "classify_regimes",
-    "subregimes",
-]
+# networks, projected SGD, geometry of end points, regimes
+__all__ = [*networks.__all__, *sgd.__all__, *geometry.__all__, *regimes.__all__]
