@@ -23,10 +23,9 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _timing import timed  # benchmarks/ is on sys.path when a benchmark runs as a script
 
 from catapult import warmup
-
-from _timing import timed  # benchmarks/ is on sys.path when a benchmark runs as a script
 
 
 @partial(jax.jit, static_argnames="steps")

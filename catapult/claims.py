@@ -17,9 +17,9 @@ import html
 import json
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any, Iterable
 
 import numpy as np

@@ -6,13 +6,14 @@ network, and the infinite-width NTK that predicts its λ0, from one call.
 
 from __future__ import annotations
 
-import math
-
 import functools
+import math
 import warnings
 
-from ._checks import one_of, positive_float, positive_int
+import numpy as np
+
 from . import tangents
+from ._checks import one_of, positive_float, positive_int
 
 __all__ = [
     "NONLINEARITIES",

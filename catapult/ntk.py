@@ -24,8 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import positive_float, positive_int
 from . import tangents
+from ._checks import positive_float, positive_int
 
 __all__ = [
     "ApplyFn",

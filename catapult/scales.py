@@ -29,7 +29,7 @@ import html
 import numbers
 import types
 import typing
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any, ClassVar, Literal, Union
 

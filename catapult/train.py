@@ -172,7 +172,6 @@ def _program(
     """The sweep for one configuration (cached, so repeated sweeps reuse the compile): set-up,
     the steps of every learning rate (vmapped) run by :func:`catapult.loop.iterate`, finish."""
     import optax
-
     from jax.sharding import NamedSharding, PartitionSpec
 
     by_eta = NamedSharding(mesh, PartitionSpec("eta"))

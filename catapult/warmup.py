@@ -25,8 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import fits, precision
-from .loop import scan_frozen
 from ._checks import positive_array, positive_float, positive_int
+from .loop import scan_frozen
 
 #: Names of the phases a run can end in; ``classify`` returns indices into this tuple.
 PHASES = ("lazy", "catapult", "divergent", "unconverged")

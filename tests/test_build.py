@@ -11,7 +11,6 @@ import nbformat
 import pytest
 
 import catapult
-
 from catapult.book import BuildError, cli, execute
 from catapult.book.site import check_site
 

@@ -1,7 +1,5 @@
 """The Colab cell: one canonical text, first in every chapter, inert outside Colab, installing inside it."""
 
-import ast
-import json
 import subprocess
 import sys
 from pathlib import Path

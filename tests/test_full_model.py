@@ -4,9 +4,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from catapult.precision import float64 as enable_x64
 
 from catapult import full_model as fm
+from catapult.precision import float64 as enable_x64
 
 N, D, M = 4000, 40, 8
 

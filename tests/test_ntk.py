@@ -1,6 +1,5 @@
 """The NTK toolkit: normalization, Lanczos against the dense kernel, η_crit, infinite width."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +8,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from catapult.precision import float64 as enable_x64
 
 from catapult import models, ntk
+from catapult.precision import float64 as enable_x64
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,7 +1,6 @@
 """catapult.protocols: both fair comparisons of Sec. 3.2 from one vmapped program."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 

@@ -4,9 +4,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from catapult.precision import float64 as enable_x64
 
 from catapult import warmup as w
+from catapult.precision import float64 as enable_x64
 
 
 def batch_init(seed: int, n: float, seeds: int) -> w.Init:
