@@ -24,6 +24,36 @@ import numpy as np
 from ._checks import positive_array, positive_int
 from .loop import scan_frozen
 
+__all__ = [
+    "Params",
+    "Reduced",
+    "Data",
+    "Trajectory",
+    "make_data",
+    "init_params",
+    "reduce",
+    "sample_reduced",
+    "output",
+    "kernel",
+    "loss_from_error",
+    "param_output",
+    "param_loss",
+    "gd_step",
+    "reduced_step",
+    "predicted_error",
+    "predicted_kernel",
+    "predicted_projection",
+    "equation_residuals",
+    "top_eigenvalue",
+    "simulate",
+    "initial_top_eigvec",
+    "alignment",
+    "initial_curvature",
+    "Sweep",
+    "lr_width_sweep",
+    "first_divergent",
+]
+
 
 class Params(NamedTuple):
     u: jax.Array  # (n, d)

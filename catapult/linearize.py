@@ -33,6 +33,17 @@ from . import ntk, tangents, train
 from ._checks import positive_array, positive_float, positive_int
 from .loop import scan_frozen
 
+__all__ = [
+    "ApplyFn",
+    "LinearRun",
+    "tangent_model",
+    "train_kernel",
+    "gd",
+    "kernel_change",
+    "kernel_velocity",
+]
+
+
 ApplyFn = Callable[[Any, jax.Array], jax.Array]
 
 

@@ -28,6 +28,46 @@ from . import fits, precision
 from ._checks import positive_array, positive_float, positive_int
 from .loop import scan_frozen
 
+__all__ = [
+    "PHASES",
+    "C_CRIT",
+    "C_MAX",
+    "Init",
+    "Trajectory",
+    "sample_init",
+    "init_params",
+    "output",
+    "curvature",
+    "loss",
+    "correlation",
+    "exact_step",
+    "gd_step",
+    "simulate",
+    "ParamTrajectory",
+    "simulate_gd",
+    "predicted_phase",
+    "first_true",
+    "classify",
+    "steps_to_converge",
+    "steps_until_flat",
+    "peak_loss",
+    "lazy_shift",
+    "duration_slope_per_decade",
+    "lr_sweep",
+    "WidthSweep",
+    "width_sweep",
+    "CriticalSweep",
+    "critical_sweep",
+    "subspace_init",
+    "subspace_coords",
+    "slice_loss",
+    "max_relative_deviation",
+    "at_time",
+    "boundaries",
+    "compare_with_gd",
+]
+
+
 #: Names of the phases a run can end in; ``classify`` returns indices into this tuple.
 PHASES = ("lazy", "catapult", "divergent", "unconverged")
 LAZY, CATAPULT, DIVERGENT, UNCONVERGED = range(4)
