@@ -309,6 +309,14 @@ def init_seeds(init_fn: Callable, input_shape: tuple, seeds: int, seed: int = 0)
 # catapult.stats, shared with chapter 6; the names stay importable from here.
 from .stats import above_vs_below, at_chance, best  # noqa: E402, F401
 
+__all__ = [
+    "ApplyFn",
+    "Comparison",
+    "compare",
+    "init_seeds",
+    "lambda0_per_seed",
+]
+
 
 def lambda0_per_seed(apply_fn: Callable, params: Any, x: Any) -> np.ndarray:
     """λ0 (matrix-free, :func:`catapult.ntk.top_eigenvalue`) of every seed's initialization

@@ -58,6 +58,24 @@ from . import loop as loop_
 from . import ntk
 from ._checks import one_of, positive_array, positive_int
 
+__all__ = [
+    "ApplyFn",
+    "LOOPS",
+    "conv_loop",
+    "Curvature",
+    "Run",
+    "mse",
+    "accuracy",
+    "batch_indices",
+    "sweep",
+    "max_trainable",
+    "lambda_drift",
+    "spike_steps",
+    "early_rise",
+    "param_norm_ratio",
+]
+
+
 ApplyFn = Callable[[Any, jax.Array], jax.Array]
 
 LOOPS = loop_.LOOPS

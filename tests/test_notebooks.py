@@ -27,3 +27,29 @@ def test_pre_commit_strips_notebooks_with_the_pinned_nbstripout():
     (repo,) = [r for r in config["repos"] if r["repo"] == "https://github.com/kynan/nbstripout"]
     assert repo["rev"] == pin
     assert [h["id"] for h in repo["hooks"]] == ["nbstripout"]
+
+
+def test_code_cells_are_short_and_claims_cells_hidden_13():
+    """Chapters 1-3 (issue 17, item 5): no code cell over 30 lines (the logic lives in
+    catapult.chapters), and the cell that reports the claims shows the reader the table, not the code."""
+    for stem in ("01_warmup_model", "02_full_model", "03_linearization"):
+        nb = json.loads((ROOT / "book" / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        long = {i: n for i, c in enumerate(code) if (n := len("".join(c["source"]).splitlines())) > 30}
+        assert not long, f"{stem}: code cells (index: lines) over 30 lines: {long}"
+        report = [c for c in code if "claims.report(" in "".join(c["source"])]
+        assert len(report) == 1, f"{stem}: {len(report)} cells call claims.report, expected 1"
+        assert "hide-input" in report[0].get("metadata", {}).get("tags", []), f"{stem}: tag the claims cell hide-input"
+
+
+@pytest.mark.parametrize("stem", ["04_deep_curvature", "05_generalization", "06_where_large_lrs_lead"])
+def test_code_cells_are_short_and_claims_cells_hidden_46(stem):
+    """Chapters 4-6 (issue 17): no code cell over 30 lines; the cell that reports the claims shows
+    the reader its table, not its code."""
+    nb = json.loads((ROOT / "book" / f"{stem}.ipynb").read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    long = [(i, n) for i, c in enumerate(code) if (n := len("".join(c["source"]).splitlines())) > 30]
+    assert not long, f"{stem}: code cells (index among code cells, lines) over 30 lines: {long}"
+    reporting = [c for c in code if "claims.report(" in "".join(c["source"])]
+    assert len(reporting) == 1, f"{stem}: {len(reporting)} cells call claims.report"
+    assert "hide-input" in reporting[0].get("metadata", {}).get("tags", []), f"{stem}: the claims cell is not hide-input"
