@@ -141,16 +141,19 @@ def fraction(id: str, statement: str, source: str, *, passed: Iterable[bool], re
 # ---------------------------------------------------------------- serialisation
 
 
-def to_json(claims: Iterable[Claim]) -> str:
-    return json.dumps([c.to_dict() for c in claims], indent=2, ensure_ascii=False, allow_nan=False)
+def to_json(claims: Iterable[Claim], seed: int | None = None) -> str:
+    """Strict JSON (no NaN literals); with ``seed``, every record also carries it (the offset the
+    chapter's seeds were shifted by, ``python -m catapult build --seed K``)."""
+    extra = {} if seed is None else {"seed": int(seed)}
+    return json.dumps([{**c.to_dict(), **extra} for c in claims], indent=2, ensure_ascii=False, allow_nan=False)
 
 
-def save(claims: Iterable[Claim], path: str | Path) -> Path:
-    """Write the claims as a JSON list of objects with keys :data:`KEYS` (atomically)."""
+def save(claims: Iterable[Claim], path: str | Path, *, seed: int | None = None) -> Path:
+    """Write the claims as a JSON list of objects with keys :data:`KEYS` (and ``seed`` if given; atomically)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(to_json(claims) + "\n", encoding="utf-8")
+    tmp.write_text(to_json(claims, seed) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
 

@@ -27,7 +27,7 @@ claims.report([claims.at_most("value_small", "the value is small", "Sec. 0", bou
 def chapter(*cells: str) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell('scale = "ci"')
+    params = nbformat.v4.new_code_cell('scale = "ci"\nseed = 0')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_markdown_cell("# A chapter"), params]
     nb.cells += [nbformat.v4.new_code_cell(src) for src in cells]
@@ -61,13 +61,31 @@ def test_good_chapters_execute_and_write_claims(tmp_path, capsys):
     data = json.loads((out / "claims" / "ch_a.json").read_text())
     assert data == [
         {"id": "value_small", "statement": "the value is small", "source": "Sec. 0", "predicted": "≤ 1",
-         "measured": 0.5, "tolerance": "≤ 1", "holds": True}
+         "measured": 0.5, "tolerance": "≤ 1", "holds": True, "seed": 0}
     ]
     executed = nbformat.read(out / "executed" / "book" / "ch_a.ipynb", as_version=4)
-    assert executed.metadata.papermill.parameters == {"scale": "smoke"}
+    assert executed.metadata.papermill.parameters == {"scale": "smoke", "seed": 0}
     assert (root / "book" / "ch_a.ipynb").read_text() == src_before  # sources never change
     printed = capsys.readouterr().out
     assert "[1/2] ch_a: done in" in printed and "1/1 claims hold" in printed
+
+
+def test_seed_k_is_passed_to_every_chapter_and_recorded(tmp_path, capsys):
+    """``--seed K``: each chapter gets ``seed = K`` (its settings shift every seed by K); the claims
+    file and the provenance box record it, and it is part of the cache key."""
+    root = make_book(tmp_path, {"ch_a": chapter("value = 0.1 * seed", CLAIM_CELL)})
+    out = tmp_path / "out"
+    cli.build("smoke", out=out, root=root, site=False, seed=5)
+    data = json.loads((out / "claims" / "ch_a.json").read_text())
+    assert data[0]["seed"] == 5 and data[0]["measured"] == pytest.approx(0.5)
+    executed = nbformat.read(out / "executed" / "book" / "ch_a.ipynb", as_version=4)
+    assert executed.metadata.papermill.parameters == {"scale": "smoke", "seed": 5}
+    assert "seeds shifted by" in executed.cells[-1].source and "+5" in executed.cells[-1].source
+    capsys.readouterr()
+    cli.build("smoke", out=out, root=root, site=False, seed=5)
+    assert "cached" in capsys.readouterr().out
+    with pytest.raises(BuildError, match="seed \\+20"):  # value 2.0 > 1: the failure names the seed
+        cli.build("smoke", out=out, root=root, site=False, seed=20)
 
 
 def test_a_raising_chapter_names_the_chapter_and_cell(tmp_path):

@@ -25,6 +25,9 @@ def test_notebook_source_is_clean_and_parameterised(rel):
     assert all(not c.get("outputs") and not c.get("execution_count") for c in code), "commit notebooks without outputs"
     tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1 and "scale" in "".join(tagged[0]["source"])
+    # `python -m catapult build --seed K` sets `seed`, which shifts every seed of the settings
+    assert "\nseed = 0" in "".join(tagged[0]["source"])
+    assert any(f'settings("{rel.stem}", scale).shift_seeds(seed)' in "".join(c["source"]) for c in code)
 
 
 @pytest.mark.slow

@@ -34,11 +34,14 @@ def build(
     timeout: int | None = None,
     force: bool = False,
     check: bool = True,
+    seed: int = 0,
 ) -> list[ChapterResult]:
     """Execute (or reuse from the cache) and verify the chapters, build the site, check it.
 
     Raises BuildError on any failure. ``force`` re-executes every chosen chapter; ``check``
-    runs the site check (:func:`check_site`) after building the site.
+    runs the site check (:func:`check_site`) after building the site. ``seed`` shifts every seed
+    of every chapter's settings (model, data subset, minibatch order) by that much: an
+    independent repeat of the book, recorded in the provenance boxes and the claims files.
     """
     root = Path(root).resolve()
     out = Path(out)
@@ -59,13 +62,14 @@ def build(
     results_ = []
     total = time.perf_counter()
     for i, rel in enumerate(chosen, 1):
-        res = None if force else cached_chapter(root, rel, out, scale)
+        res = None if force else cached_chapter(root, rel, out, scale, seed)
         if res is not None:
             print(f"[{i}/{len(chosen)}] {rel.stem}: cached (inputs unchanged; ran in {res.seconds:.1f} s); "
                   f"{len(res.claims)}/{len(res.claims)} claims hold", flush=True)
         else:
-            print(f"[{i}/{len(chosen)}] {rel.stem}: executing at scale {scale!r} ...", flush=True)
-            res = execute_chapter(root, rel, out, scale, timeout)
+            at = f"scale {scale!r}" + (f", seeds shifted by {seed:+d}" if seed else "")
+            print(f"[{i}/{len(chosen)}] {rel.stem}: executing at {at} ...", flush=True)
+            res = execute_chapter(root, rel, out, scale, timeout, seed)
             held = sum(c.holds for c in res.claims)
             print(f"[{i}/{len(chosen)}] {rel.stem}: done in {res.seconds:.1f} s; {held}/{len(res.claims)} claims hold",
                   flush=True)
@@ -99,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--timeout", type=int, default=None, help="per-cell time limit in seconds (default: none)")
     b.add_argument("--force", action="store_true", help="re-execute every chapter, even those whose cached copy is valid")
     b.add_argument("--no-check", action="store_true", help="skip the site check (headless Chromium) after building")
+    b.add_argument("--seed", type=int, default=0, metavar="K",
+                   help="shift every seed of every chapter's settings by K: an independent repeat (default: 0)")
     c = sub.add_parser("check-site", help="check the built site in headless Chromium (the build's last step)")
     c.add_argument("--out", default="_build", help="the build's output folder (default: _build)")
     n = sub.add_parser("colab-cell", help="insert or update the Colab install cell as every notebook's first cell")
@@ -107,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "build":
             build(args.scale, args.only, args.out, site=not args.no_site, timeout=args.timeout, force=args.force,
-                  check=not args.no_check)
+                  check=not args.no_check, seed=args.seed)
         elif args.command == "check-site":
             out = Path(args.out).resolve()
             mirror = out / "executed"  # the sources the site was built from

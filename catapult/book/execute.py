@@ -140,9 +140,9 @@ def science_sources(package_dir: Path | None = None) -> list[Path]:
     ]
 
 
-def input_hash(root: Path, rel: Path, scale: str) -> str:
+def input_hash(root: Path, rel: Path, scale: str, seed: int = 0) -> str:
     """SHA-256 over what a chapter's execution depends on: its notebook, every ``catapult/*.py`` outside
-    the build package (:func:`science_sources`), ``requirements.txt`` (of the book's root) and the scale."""
+    the build package (:func:`science_sources`), ``requirements.txt`` (of the book's root), the scale and the seed offset."""
     h = hashlib.sha256()
 
     def add(label: str, data: bytes) -> None:
@@ -150,6 +150,7 @@ def input_hash(root: Path, rel: Path, scale: str) -> str:
 
     add("format", str(CACHE_FORMAT).encode())
     add("scale", scale.encode())
+    add("seed", str(int(seed)).encode())
     add("notebook", (root / rel).read_bytes())
     req = root / "requirements.txt"
     add("requirements.txt", req.read_bytes() if req.exists() else b"(none)")
@@ -162,7 +163,7 @@ def cache_record_path(out: Path, rel: Path) -> Path:
     return out / "executed" / rel.with_suffix(".hash.json")
 
 
-def cached_chapter(root: Path, rel: Path, out: Path, scale: str) -> ChapterResult | None:
+def cached_chapter(root: Path, rel: Path, out: Path, scale: str, seed: int = 0) -> ChapterResult | None:
     """The chapter's previous result if its executed copy is still valid for these inputs, else None."""
     record_path = cache_record_path(out, rel)
     executed = out / "executed" / rel
@@ -174,13 +175,18 @@ def cached_chapter(root: Path, rel: Path, out: Path, scale: str) -> ChapterResul
         found = claims_mod.load(claims_path)
     except (ValueError, OSError):
         return None
-    if record.get("hash") != input_hash(root, rel, scale) or not found or claims_mod.failures(found):
+    if record.get("hash") != input_hash(root, rel, scale, seed) or not found or claims_mod.failures(found):
         return None
     return ChapterResult(rel.stem, executed, found, float(record.get("seconds", 0.0)), cached=True)
 
 
-def execute_chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int | None = None) -> ChapterResult:
-    """Execute one chapter with papermill into ``out/executed/rel``, check it, and record it in the cache."""
+def execute_chapter(
+    root: Path, rel: Path, out: Path, scale: str, timeout: int | None = None, seed: int = 0
+) -> ChapterResult:
+    """Execute one chapter with papermill into ``out/executed/rel``, check it, and record it in the cache.
+
+    ``seed`` is the chapter's ``seed`` parameter: it is added to every seed of its settings
+    (``Settings.shift_seeds``), so ``seed != 0`` is an independent repeat of the whole chapter."""
     import nbformat
     import papermill as pm
 
@@ -190,7 +196,7 @@ def execute_chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int |
     name = rel.stem
     record_path = cache_record_path(out, rel)
     record_path.unlink(missing_ok=True)  # a chapter that fails below is never cached
-    key = input_hash(root, rel, scale)  # hashed before the run: an edit during it is not cached as done
+    key = input_hash(root, rel, scale, seed)  # hashed before the run: an edit during it is not cached as done
     env_backup = dict(os.environ)
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # ipykernel 6's debugpy notice on Python >= 3.11
     os.environ.pop("MPLBACKEND", None)  # a non-inline backend (e.g. Agg) would leave the pages without figures
@@ -201,7 +207,7 @@ def execute_chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int |
         pm.execute_notebook(
             str(src),
             str(dst),
-            parameters={"scale": scale},
+            parameters={"scale": scale, "seed": int(seed)},
             cwd=str(src.parent),
             kernel_name="python3",
             progress_bar=False,
@@ -240,7 +246,7 @@ def execute_chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int |
         raise BuildError(
             f"chapter {name} reported no claims: every chapter must end with catapult.claims.report(...)."
         )
-    claims_mod.save(found, out / "claims" / f"{name}.json")
+    claims_mod.save(found, out / "claims" / f"{name}.json", seed=seed)
     bad = claims_mod.failures(found)
     if bad:
         lines = "\n".join(
@@ -248,11 +254,12 @@ def execute_chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int |
             f"tolerance {c.tolerance}"
             for c in bad
         )
-        raise BuildError(f"chapter {name}: {len(bad)} of {len(found)} claims do not hold at scale {scale!r}:\n{lines}")
-    prov = provenance.record(root, scale, seconds)
+        at = f"scale {scale!r}" + (f", seed {seed:+d}" if seed else "")
+        raise BuildError(f"chapter {name}: {len(bad)} of {len(found)} claims do not hold at {at}:\n{lines}")
+    prov = provenance.record(root, scale, seconds, seed)
     provenance.append_to_notebook(nb, prov)
     nbformat.write(nb, str(dst))
-    record = {"hash": key, "scale": scale, "seconds": round(seconds, 1), "provenance": prov}
+    record = {"hash": key, "scale": scale, "seed": int(seed), "seconds": round(seconds, 1), "provenance": prov}
     record_path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return ChapterResult(name, dst, found, seconds)
 

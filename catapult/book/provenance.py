@@ -108,12 +108,13 @@ def book_version() -> str:
     return __version__
 
 
-def record(root: Path, scale: str, seconds: float) -> dict[str, Any]:
-    """The provenance of a chapter that just ran for ``seconds`` at ``scale``."""
+def record(root: Path, scale: str, seconds: float, seed: int = 0) -> dict[str, Any]:
+    """The provenance of a chapter that just ran for ``seconds`` at ``scale`` with its seeds shifted by ``seed``."""
     return {
         "commit": git_commit(root),
         "book_version": book_version(),
         "scale": scale,
+        "seed": int(seed),
         "device": device(),
         "versions": versions(),
         "seconds": round(float(seconds), 1),
@@ -136,6 +137,10 @@ def box_html(rec: dict[str, Any], *, what: str = "This chapter ran") -> str:
         ("commit", f"<code>{html.escape(str(rec.get('commit', 'unknown')))}</code>"
                    + (f" (catapult-book {html.escape(str(rec['book_version']))})" if rec.get("book_version") else "")),
         ("scale", f"<code>{html.escape(str(rec.get('scale', '?')))}</code>"),
+    ]
+    if rec.get("seed"):  # a repeat with every seed shifted (python -m catapult build --seed K)
+        items.append(("seeds shifted by", f"<code>{int(rec['seed']):+d}</code>"))
+    items += [
         ("device", html.escape(str(rec.get("device", "unknown")))),
         ("stack", stack),
     ]
@@ -150,10 +155,12 @@ def build_record(root: Path, scale: str, chapters: Iterable[dict[str, Any]]) -> 
     """A box for the pages that are not chapters: this build's commit and date, the chapters' devices and total time."""
     chapters = [c for c in chapters if c]
     devices = sorted({c.get("device", "unknown") for c in chapters}) or ["no chapter executed"]
+    seeds = {int(c.get("seed", 0)) for c in chapters}
     return {
         "commit": git_commit(root),
         "book_version": book_version(),
         "scale": scale,
+        "seed": seeds.pop() if len(seeds) == 1 else 0,
         "device": "; ".join(devices),
         "versions": versions(),
         "seconds": round(sum(float(c.get("seconds", 0.0)) for c in chapters), 1) if chapters else None,
