@@ -12,8 +12,10 @@ from catapult.book import execute
 
 
 @pytest.mark.skipif(os.name != "posix", reason="IPC transport is POSIX only; TCP elsewhere")
-def test_kernels_run_over_ipc():
-    assert execute._kernel_manager_class()().transport == "ipc"
+def test_kernels_run_over_ipc_with_sockets_outside_the_book():
+    km = execute._kernel_manager_class()()
+    assert km.transport == "ipc"
+    assert os.path.isabs(km.ip) and len(km.ip) < 80, "the kernel's working directory (book/) must not get sockets"
 
 
 def test_a_chapter_kernel_prints_no_jupyter_warning(tmp_path):

@@ -105,3 +105,89 @@ def test_the_browser_screenshots_every_page_and_finds_images_that_do_not_load(tm
     assert problems == ["book/ch.html: image did not load in the browser: ../_images/broken.png"]
     assert (out / "screenshots" / "index.png").stat().st_size > 0
     assert (out / "screenshots" / "book" / "ch.png").stat().st_size > 0
+
+
+# --- math and layout, in the browser -------------------------------------------------------------
+
+MATH = (
+    '<script>window.MathJax = {"options": {"processHtmlClass": "tex2jax_process|mathjax_process|math|output_area"}}'
+    '</script><script defer src="../_static/mathjax/tex-chtml-full.js"></script>'
+    '<p>The critical rate <span class="math notranslate nohighlight">\\(\\eta_\\mathrm{crit} = 2/\\lambda_0\\)</span>.</p>'
+    '<div class="math notranslate nohighlight">\\[\\lambda_t \\to \\frac{2}{\\eta}\\]</div>'
+    "<pre><code>label = r'$$\\eta$$'  # code may hold TeX</code></pre>"
+)
+
+
+def column(body: str, width: str = "600px") -> str:
+    """``body`` in a content column like the book theme's (``article.bd-article``), ``width`` wide."""
+    return f'<article class="bd-article" style="width: {width}; max-width: 100%">{body}</article>'
+
+
+def math_site(tmp_path: Path) -> Path:
+    from catapult.book import site
+
+    out = make_site(tmp_path, column(MATH))
+    site.install_mathjax(out / "html")
+    return out
+
+
+def test_mathjax_is_copied_from_its_pinned_package_component_fonts_and_licence(tmp_path):
+    from catapult.book import site
+
+    files = site.install_mathjax(tmp_path)
+    rels = {p.relative_to(tmp_path / "_static").as_posix() for p in files}
+    assert site.MATHJAX_PATH in rels and "mathjax/LICENSE" in rels
+    assert sum(r.endswith(".woff") for r in rels) >= 20
+    assert sum(p.stat().st_size for p in files) < 3_000_000  # one combined component and its fonts, not all of MathJax
+    config = (Path(__file__).resolve().parent.parent / "_config.yml").read_text()
+    assert f"mathjax_path: {site.MATHJAX_PATH}\n" in config
+
+
+@needs_browser
+def test_math_renders_offline_from_the_sites_own_mathjax(tmp_path):
+    out = math_site(tmp_path)
+    assert site_check.check(out, browser=CHROMIUM) == []
+    from PIL import Image
+
+    with Image.open(out / "screenshots" / "390px" / "book" / "ch.png") as shot:
+        assert shot.width == 390  # a phone-wide page, cut from the iframe it was shown in
+
+
+@needs_browser
+def test_a_page_whose_mathjax_is_missing_is_reported_for_its_tex(tmp_path):
+    out = math_site(tmp_path)
+    (out / "html" / "_static" / "mathjax" / "tex-chtml-full.js").unlink()
+    problems = site_check.check(out, browser=CHROMIUM)
+    assert "book/ch.html: broken link: <script> ../_static/mathjax/tex-chtml-full.js" in problems
+    tex = [p for p in problems if "shows TeX instead of math" in p]
+    assert len(tex) == 1 and "MathJax did not load" in tex[0], problems
+    assert "\\(\\eta_\\mathrm{crit}" in tex[0] and "\\[\\lambda_t" in tex[0] and "$$" not in tex[0]
+
+
+WIDE_TABLE = '<table style="width: 1000px"><tr><td>chapter</td><td>claim</td><td>measured</td></tr></table>'
+LONG_LINE = "<pre>" + "x = 1  " * 150 + "</pre>"
+
+
+@needs_browser
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        (column(WIDE_TABLE), ["content cut off at 1300 px: <table> runs", "content cut off at 390 px: <table> runs"]),
+        (column(f'<div style="overflow-x: auto">{WIDE_TABLE}</div>'), []),
+        (column(LONG_LINE), ["content cut off at 1300 px: <pre> runs", "content cut off at 390 px: <pre> runs"]),
+        (column(f'<div style="overflow: hidden">{LONG_LINE}</div>'), ["at 1300 px: <pre> runs", "at 390 px: <pre> runs"]),
+        (column(f'<pre style="overflow-x: auto">{LONG_LINE[5:]}'), []),
+        (column(f'<pre style="white-space: pre-wrap">{LONG_LINE[5:]}'), []),
+        (column('<div style="width: 500px">fits a desktop, not a phone</div>', "100%"),
+         ["content cut off at 390 px: <div> runs 126 px past"]),
+        (column(f'<div class="catapult-results"><div style="overflow-x: auto">{WIDE_TABLE}</div></div>'),
+         ["<div.catapult-results> is 400 px too wide for the content column at 1300 px"]),
+    ],
+    ids=["table", "table-in-scroller", "pre", "pre-clipped", "pre-scrolls", "pre-wraps", "phone", "results-table"],
+)
+def test_content_cut_off_at_either_width_is_reported_unless_it_scrolls_in_a_box_that_fits(tmp_path, body, expected):
+    out = make_site(tmp_path, body)
+    problems = [p for p in site_check.check(out, browser=CHROMIUM) if p.startswith("book/ch.html: ")]
+    assert len(problems) == len(expected), problems
+    for want in expected:
+        assert any(want in p for p in problems), (want, problems)

@@ -20,7 +20,9 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +102,14 @@ def _kernel_manager_class():
         @default("transport")
         def _default_transport(self) -> str:
             return "ipc" if os.name == "posix" else "tcp"
+
+        @default("ip")
+        def _default_ip(self) -> str:
+            # the sockets' path prefix: absolute and short (a socket path has at most ~100
+            # characters), never the chapter's folder, which is the kernel's working directory
+            if self.transport == "ipc":
+                return os.path.join(tempfile.gettempdir(), f"catapult-kernel-{uuid.uuid4().hex[:16]}")
+            return "127.0.0.1"
 
     return LocalKernelManager
 

@@ -3,13 +3,15 @@
 :func:`build_site` copies the book's non-notebook sources next to the executed chapters in
 ``<out>/executed`` (writing only what changed), generates the results page
 (:mod:`catapult.book.results`) and a build-wide provenance box for every markdown page, then
-runs ``jupyter-book build -W -n --keep-going`` on that mirror into ``<out>/html``.
+runs ``jupyter-book build -W -n --keep-going`` on that mirror into ``<out>/html``, and copies
+MathJax into the site (:func:`install_mathjax`), so that its math renders offline too.
 :func:`check_site` runs :mod:`catapult.book.site_check` on the result.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import shutil
 import subprocess
 import sys
@@ -22,7 +24,49 @@ from .errors import BuildError
 from .execute import chapter_provenance
 from .toc import RESULTS_PAGE, toc_entries, toc_notebooks
 
-__all__ = ["build_site", "check_site"]
+__all__ = ["MATHJAX_DIST", "MATHJAX_PATH", "build_site", "check_site", "install_mathjax", "mathjax_files"]
+
+#: The PyPI package the site's MathJax comes from (pinned in requirements.txt): MathJax 3.2.2, Apache 2.0.
+MATHJAX_DIST = "django-static-mathjax"
+#: Where the site serves MathJax, relative to ``_static/``: what _config.yml's ``sphinx.config.mathjax_path`` names.
+MATHJAX_PATH = "mathjax/tex-chtml-full.js"
+_MATHJAX_ES5 = "mathjax/static/mathjax/es5"  # MathJax's ready-made components, inside the package
+
+
+def mathjax_files() -> dict[str, Path]:
+    """What the site needs of MathJax, as {path under ``_static/``: installed file}: the combined
+    TeX-to-CommonHTML component with every TeX extension (so it loads nothing else), its web fonts
+    and MathJax's licence (about 1.7 MB in all)."""
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution(MATHJAX_DIST)
+    except metadata.PackageNotFoundError:
+        raise BuildError(
+            f"MathJax is not installed: the site serves its own copy from the PyPI package {MATHJAX_DIST} "
+            "(pip install --no-deps -r requirements.txt)"
+        ) from None
+    es5 = Path(dist.locate_file(_MATHJAX_ES5))
+    base = posixpath.dirname(MATHJAX_PATH)
+    files = {MATHJAX_PATH: es5 / posixpath.basename(MATHJAX_PATH), f"{base}/LICENSE": es5.parent / "LICENSE"}
+    fonts = "output/chtml/fonts/woff-v2"  # MathJax's default fontURL, relative to the component
+    files.update({f"{base}/{fonts}/{f.name}": f for f in sorted((es5 / fonts).glob("*.woff"))})
+    missing = [str(src) for src in files.values() if not src.is_file()]
+    if missing or len(files) < 10:
+        raise BuildError(f"the installed {MATHJAX_DIST} lacks MathJax files: {', '.join(missing) or es5 / fonts}")
+    return files
+
+
+def install_mathjax(html: Path) -> list[Path]:
+    """Copy MathJax (:func:`mathjax_files`) into the built site's ``_static/``; the copied files.
+
+    Not through ``html_static_path``: Jupyter Book loads every .js file found there on every page.
+    """
+    copied = []
+    for rel, src in mathjax_files().items():
+        _copy_if_changed(src, html / "_static" / rel)
+        copied.append(html / "_static" / rel)
+    return copied
 
 
 def _write_if_changed(path: Path, text: str) -> None:
@@ -72,7 +116,7 @@ def _mirror_sources(root: Path, out: Path, notebooks: Sequence[Path], scale: str
     sources = [p for folder in ("book", "_static") if (root / folder).is_dir() for p in (root / folder).rglob("*")]
     for path in sources:
         rel = path.relative_to(root)
-        if path.is_dir() or str(rel) in nb_set or str(rel) in generated or path.suffix == ".ipynb":
+        if not path.is_file() or str(rel) in nb_set or str(rel) in generated or path.suffix == ".ipynb":
             continue
         if any(part.startswith((".", "_build")) for part in rel.parts):
             continue
@@ -117,6 +161,7 @@ def build_site(root: Path, out: Path, notebooks: Sequence[Path], scale: str = "c
     elif html.exists():
         shutil.rmtree(html)
     shutil.copytree(site_root / "_build" / "html", html)
+    install_mathjax(html)
     return html
 
 
