@@ -33,5 +33,5 @@ science module imports it.
 
 from .scales import SCALES, settings
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __all__ = ["SCALES", "settings", "__version__"]
