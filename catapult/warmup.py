@@ -65,6 +65,7 @@ __all__ = [
     "at_time",
     "boundaries",
     "compare_with_gd",
+    "explorer_reference",
 ]
 
 
@@ -519,3 +520,46 @@ def compare_with_gd(key: jax.Array, n: int, cs, steps: int, f_cap: float = 1e6) 
         ]
     )
     return Init(float(init.f0), float(init.lam0)), dev
+
+
+# ------------------------------------------- the in-page explorer of chapter 1 (reference)
+
+
+def explorer_reference(settings, steps: int = 500, tol: float = 1e-6) -> list[dict]:
+    """What the chapter-1 explorer (``_static/warmup-explorer.js``) must show, in float64.
+
+    ``settings`` is a sequence of (c, n, f0) with c = ηλ0; as in the explorer λ0 = 1, so η = c.
+    Each run iterates eqs. 6-7 for ``steps`` steps (``simulate``) and is described by plain
+    Python values: the settings, ``f`` and ``lam`` at every step (NaN after a divergence), the
+    measured ``phase`` (``classify``), ``diverged_at`` (-1 if none), ``steps_to_converge``
+    (first step with L < ``tol``, -1 if none) and ``peak_loss`` (over the finite steps).
+    """
+    steps = positive_int("steps", steps)
+    settings = [(float(c), float(n), float(f0)) for c, n, f0 in settings]
+    if not settings:
+        return []
+    cs, ns, f0s = (np.array(col, dtype=np.float64) for col in zip(*settings))
+    positive_array("c = eta * lambda0", cs)
+    with precision.float64():
+        init = Init(jnp.asarray(f0s, jnp.float64), jnp.ones_like(jnp.asarray(f0s, jnp.float64)))
+        traj = simulate(init, cs, ns, steps)
+    phases = classify(traj, tol)
+    converge = steps_to_converge(traj, tol)
+    peaks = peak_loss(traj)
+    return [
+        {
+            "c": cs[i].item(),
+            "n": ns[i].item(),
+            "f0": f0s[i].item(),
+            "lam0": 1.0,
+            "eta": cs[i].item(),
+            "steps": steps,
+            "f": traj.f[i].astype(float).tolist(),
+            "lam": traj.lam[i].astype(float).tolist(),
+            "phase": PHASES[int(phases[i])],
+            "diverged_at": int(traj.diverged_at[i]),
+            "steps_to_converge": int(converge[i]),
+            "peak_loss": float(peaks[i]),
+        }
+        for i in range(len(settings))
+    ]
