@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from catapult import warmup
+from catapult.book import explorer
 from catapult.book.site_check import CHROMIUM_FLAGS, find_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,19 +32,7 @@ RTOL = 1e-9
 # f decays towards 0 (below 1e-280 in 500 steps for some runs); XLA may flush subnormals to zero.
 ATOL = 1e-300
 
-#: (c = ηλ0, width n, f0) spanning the three phases, at more than one width; λ0 = 1 as on the page.
-SETTINGS = [
-    (0.5, 1000, 1.0),  # lazy
-    (1.9, 1000, 1.0),  # lazy, just below η_crit
-    (1.5, 10, -1.0),  # lazy, narrow: λ moves visibly
-    (2.1, 1000, 1.0),  # catapult, just above η_crit
-    (2.5, 1000, 1.0),  # catapult
-    (2.5, 1_000_000, 1.0),  # catapult, wide: a higher peak and a longer catapult
-    (3.5, 100, -2.0),  # catapult, narrow, negative f0
-    (3.9, 1000, 1.0),  # catapult, just below η_max
-    (4.2, 1000, 1.0),  # divergent
-    (4.5, 100_000, 0.5),  # divergent, wide
-]
+SETTINGS = list(explorer.SETTINGS)  # (c = ηλ0, width n, f0) spanning the three phases; λ0 = 1 as on the page
 EXPECTED = ["lazy", "lazy", "lazy", "catapult", "catapult", "catapult", "catapult", "catapult", "divergent", "divergent"]
 
 
@@ -95,40 +84,6 @@ def test_reference_is_the_float64_exact_step(reference):
 
 # ------------------------------------------------------------------ (b) the page, in Chromium
 
-_DRIVER = """<script>
-window.addEventListener("load", function () {
-  var SETTINGS = __SETTINGS__, root = document.querySelector("div.warmup-explorer"), out = [];
-  function set(name, value) {
-    var input = root.querySelector('input[name="' + name + '"]');
-    input.value = String(value);
-    input.dispatchEvent(new Event("input", {bubbles: true}));
-    input.dispatchEvent(new Event("change", {bubbles: true}));
-  }
-  try {
-    SETTINGS.forEach(function (s) {
-      set("c", s[0]);
-      set("log10n", Math.log10(s[1]));
-      set("f0", s[2]);
-      var shown = {};
-      root.querySelectorAll("[data-key]").forEach(function (d) {
-        shown[d.getAttribute("data-key")] = d.getAttribute("data-value");
-      });
-      var run = root.warmupExplorerRun;
-      out.push({shown: shown, f: run.f, lam: run.lam, data_phase: root.getAttribute("data-phase"),
-                polylines: root.querySelectorAll("svg polyline").length,
-                ticks: root.querySelectorAll("svg text").length});
-    });
-  } catch (e) {
-    out = {error: String(e && e.stack || e)};
-  }
-  var pre = document.createElement("pre");
-  pre.id = "explorer-results";
-  pre.textContent = JSON.stringify(out);
-  document.body.appendChild(pre);
-});
-</script>"""
-
-
 def chromium_or_skip() -> str:
     browser = find_chromium()
     if browser is None:
@@ -156,7 +111,7 @@ def page_results(browser: str, tmp_path: Path) -> list[dict]:
         f"<script src='{SCRIPT.resolve().as_uri()}'></script></head><body>"
         '<div class="warmup-explorer" data-c="2.5" data-n="1000" data-f0="1" '
         f'data-steps="{STEPS}"></div>'
-        + _DRIVER.replace("__SETTINGS__", json.dumps(SETTINGS))
+        + explorer.driver(SETTINGS)
         + "</body></html>",
         encoding="utf-8",
     )
@@ -253,3 +208,30 @@ def test_built_chapter_page_renders_the_explorer():
     assert root, "the explorer's container was not rendered"
     assert dom.count('class="warmup-explorer-plot"') == 2 and "<polyline" in dom
     assert re.search(r'data-key="phase" data-value="catapult"', dom)
+
+
+def test_the_site_check_drives_the_explorer_against_the_exported_runs(tmp_path):
+    """The build exports catapult.warmup's runs (explorer.export_reference); the site check drives a
+    page's explorer to every setting and compares (explorer.check_page). A page whose script computes
+    something else is caught."""
+    browser = chromium_or_skip()
+    site = tmp_path / "html"
+    (site / "_static").mkdir(parents=True)
+    (site / "_static" / "warmup-explorer.js").write_text(SCRIPT.read_text(encoding="utf-8"), encoding="utf-8")
+    explorer.export_reference(site)
+    page = site / "chapter.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><script src='_static/warmup-explorer.js'></script></head>"
+        f'<body><div class="warmup-explorer" data-c="2.5" data-n="1000" data-f0="1" data-steps="{STEPS}"></div></body></html>',
+        encoding="utf-8",
+    )
+    assert explorer.check_page(browser, site, page.relative_to(site), CHROMIUM_FLAGS) == []
+    assert sorted(p.name for p in site.iterdir()) == ["_static", "chapter.html"], "the driven copy is removed"
+    # a wrong recurrence (a sign flipped in the λ update) must fail the check
+    js = SCRIPT.read_text(encoding="utf-8")
+    line = "var lamNext = lam + (eta * f2 / n) * (eta * lam - 4.0);"  # the λ update of eq. 7
+    wrong = js.replace(line, line.replace("4.0", "4.0001"))
+    assert wrong != js, "could not plant a bug in the script"
+    (site / "_static" / "warmup-explorer.js").write_text(wrong, encoding="utf-8")
+    problems = explorer.check_page(browser, site, page.relative_to(site), CHROMIUM_FLAGS)
+    assert problems and any("catapult.warmup" in p for p in problems), problems

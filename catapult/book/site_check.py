@@ -48,6 +48,8 @@ from pathlib import Path
 from typing import Sequence
 from urllib.parse import quote, unquote, urlsplit
 
+from . import explorer
+
 __all__ = [
     "CHROMIUM_FLAGS", "MUST_FIT", "WIDTHS", "SiteError", "browser_problems", "check", "figure_hashes",
     "find_chromium", "pages", "screenshot_path", "static_problems",
@@ -461,6 +463,11 @@ def check(
     with tempfile.TemporaryDirectory(prefix="catapult-site-") as tmp:
         probe_root = Path(tmp) / "html"
         shutil.copytree(html_root, probe_root)
+        # chapter 1's in-page explorer against catapult.warmup's runs, exported by the build
+        for page in all_pages:
+            if 'class="warmup-explorer"' in page.read_text(encoding="utf-8", errors="replace"):
+                rel = page.relative_to(html_root)
+                problems += [f"{rel}: {p}" for p in explorer.check_page(exe, probe_root, rel, CHROMIUM_FLAGS)]
         jobs = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
             for page in all_pages:
