@@ -154,7 +154,9 @@ def compare(page: list[dict], ref: list[dict], settings=SETTINGS, steps: int = S
 
 
 def results_from_dom(dom: str) -> list[dict] | dict | None:
-    found = re.search(r'<pre id="explorer-results">(.*?)</pre>', dom, re.S)
+    """What the driver wrote into the page (None if it wrote nothing)."""
+    # the page's own scripts may add attributes to the <pre> (the theme gives every <pre> a tabindex)
+    found = re.search(r'<pre id="explorer-results"[^>]*>(.*?)</pre>', dom, re.S)
     return json.loads(html.unescape(found.group(1))) if found else None
 
 
