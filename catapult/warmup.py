@@ -53,6 +53,8 @@ __all__ = [
     "peak_loss",
     "lazy_shift",
     "duration_slope_per_decade",
+    "LIMIT_MAX_C",
+    "limit_final_curvature",
     "lr_sweep",
     "WidthSweep",
     "width_sweep",
@@ -319,6 +321,33 @@ def duration_slope_per_decade(c: float) -> float:
     if not C_CRIT < c < C_MAX:
         raise ValueError(f"the duration law holds in the catapult phase 2 < c < 4, got c = {c}.")
     return float(np.log(10.0) / (2.0 * np.log(c - 1.0)))
+
+
+#: Largest c = η·λ0 at which η·λ_final has a width-independent limit: beyond about 2.8 the
+#: catapult's second bounces make it depend on h0 (on the seed) by more than 0.01.
+LIMIT_MAX_C = 2.8
+
+
+def limit_final_curvature(c, h0: float = 1e-9, max_steps: int = 200_000) -> np.ndarray:
+    """η·λ_final as n → ∞ in the catapult phase (Sec. 2.1; eqs. 6–7 in width-free form).
+
+    With h = ηf/√n and κ = ηλ, eqs. 6–7 read h′ = (1 − κ + h²) h, κ′ = κ + h²(κ − 4): the width
+    enters only through h0 = ηf0/√n, which vanishes as n grows. Iterating from a tiny h0 in
+    float64 until |h| < 1e-20 (after which κ moves by less than 1e-37) gives the limit (1.770 at c = 2.2, 1.282 at 2.5; it tends to
+    4 − c as c → 2⁺). Defined for 2 < c ≤ :data:`LIMIT_MAX_C`.
+    """
+    c = positive_array("c = eta * lambda0", c).astype(float)
+    if np.any(c <= C_CRIT) or np.any(c > LIMIT_MAX_C):
+        raise ValueError(f"the limit of eta*lambda_final is defined for {C_CRIT} < c <= {LIMIT_MAX_C} "
+                         f"(catapult phase, before the chaotic bounces); got c = {c.tolist()}.")
+    if not 1e-15 <= h0 <= 1e-3:
+        raise ValueError(f"h0 = eta*f0/sqrt(n) stands for a very wide network: 1e-15 <= h0 <= 1e-3, got {h0}.")
+    kappa, h = c.copy(), np.full_like(c, float(h0))
+    for _ in range(max_steps):
+        h, kappa = (1.0 - kappa + h * h) * h, kappa + h * h * (kappa - 4.0)
+        if np.all(np.abs(h) < 1e-20):
+            return kappa
+    raise RuntimeError(f"eqs. 6-7 did not converge within {max_steps} steps from h0 = {h0}.")
 
 
 # ------------------------------------------------------------------ experiments

@@ -113,6 +113,20 @@ def test_catapult_limit_curvature(c, limit):
     assert (traj.lam[:, -1] <= 0.85 * np.asarray(init.lam0)).all()
 
 
+def test_limit_final_curvature_matches_the_known_values_and_large_width_runs():
+    assert w.limit_final_curvature([2.05, 2.1, 2.2, 2.3, 2.5, 2.7]) == pytest.approx(
+        [1.948, 1.893, 1.770, 1.628, 1.282, 0.865], abs=1e-3)
+    assert w.limit_final_curvature(2.001) == pytest.approx(4 - 2.001, abs=2e-3)
+    # independent of the vanishing h0 and close to runs at n = 1e6
+    assert w.limit_final_curvature(2.4, h0=1e-6) == pytest.approx(w.limit_final_curvature(2.4, h0=1e-12), abs=1e-4)
+    init = batch_init(3, 1e6, 8)
+    eta, traj = run_at(init, 2.4, 1e6, 3000)
+    assert np.median(eta * traj.lam[:, -1]) == pytest.approx(w.limit_final_curvature(2.4)[0], abs=0.005)
+    for bad in (1.9, 3.0):
+        with pytest.raises(ValueError, match="defined for"):
+            w.limit_final_curvature(bad)
+
+
 def test_lazy_phase_kernel_shift_matches_leading_order():
     n = 1e4
     init = batch_init(2, n, 32)
