@@ -98,6 +98,26 @@ def test_a_raising_chapter_names_the_chapter_and_cell(tmp_path):
     assert "RuntimeError: boom in cell two" in msg and "raise RuntimeError" in msg
 
 
+def test_chapters_execute_two_at_a_time_with_the_same_results(tmp_path):
+    chapters = {"ch_a": chapter("import os; value = 0.5", CLAIM_CELL), "ch_b": chapter("value = 0.25", CLAIM_CELL),
+                "ch_c": chapter("value = 0.125", CLAIM_CELL)}
+    root = make_book(tmp_path, chapters)
+    serial = cli.build("smoke", out=tmp_path / "one", root=root, site=False, jobs=1)
+    parallel = cli.build("smoke", out=tmp_path / "two", root=root, site=False, jobs=2)
+    assert [r.name for r in parallel] == [r.name for r in serial] == ["ch_a", "ch_b", "ch_c"]
+    assert [[c.measured for c in r.claims] for r in parallel] == [[0.5], [0.25], [0.125]]
+    assert all((tmp_path / "two" / "claims" / f"{n}.json").exists() for n in chapters)
+    assert [r.name for r in cli.build("smoke", out=tmp_path / "two", root=root, site=False, jobs=2) if r.cached] == [
+        "ch_a", "ch_b", "ch_c"]
+    # a failing chapter fails the build, named, whichever process ran it
+    nbformat.write(chapter("raise RuntimeError('boom in a worker')", CLAIM_CELL), root / "book" / "ch_b.ipynb")
+    with pytest.raises(BuildError, match="chapter ch_b failed in code cell 2(.|\n)*boom in a worker"):
+        cli.build("smoke", out=tmp_path / "two", root=root, site=False, jobs=2)
+    with pytest.raises(BuildError, match="jobs must be a positive integer"):
+        cli.build("smoke", out=tmp_path / "two", root=root, site=False, jobs=0)
+    assert cli.default_jobs("paper") == 1 and cli.default_jobs("ci") in (1, 2)
+
+
 def test_a_failing_claim_fails_the_build_naming_the_claim(tmp_path, capsys):
     root = make_book(tmp_path, {"ch_claim": chapter("value = 3.0", CLAIM_CELL)})
     with pytest.raises(BuildError, match=r"1 of 1 claims do not hold(.|\n)*value_small: the value is small"):

@@ -1,28 +1,81 @@
 """The command line: ``python -m catapult build | check-site | colab-cell``, and :func:`build`, the whole build.
 
-    python -m catapult build --scale {smoke,ci,paper} [--only CHAPTER ...] [--out _build] [--force]
+    python -m catapult build --scale {smoke,ci,paper} [--only CHAPTER ...] [--out _build] [--force] [--jobs J]
     python -m catapult check-site [--out _build]
     python -m catapult colab-cell [NOTEBOOK ...]
 
-:func:`build` executes (or reuses from the cache) every chapter of the toc in order
-(:mod:`catapult.book.execute`), then builds the site and checks it (:mod:`catapult.book.site`).
+:func:`build` executes (or reuses from the cache) every chapter of the toc
+(:mod:`catapult.book.execute`), ``jobs`` chapters at a time in separate processes, then builds the
+site and checks it (:mod:`catapult.book.site`).
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import sys
 import time
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Sequence
 
 from ..scales import SCALES
 from .errors import BuildError
-from .execute import ChapterResult, cached_chapter, execute_chapter
+from .execute import ChapterResult, cached_chapter, execute_chapter, kernel_spec_dir
 from .site import build_site, check_site
 from .toc import ROOT, toc_notebooks
 
-__all__ = ["build", "main"]
+__all__ = ["build", "default_jobs", "main"]
+
+
+def default_jobs(scale: str) -> int:
+    """Chapters executed at once by ``python -m catapult build``: 2 on a machine with 2 or more
+    cores at the CPU scales (``smoke``, ``ci``), where a chapter's compilations and Python loops
+    leave a core idle much of the time; 1 at ``paper``, whose chapters each want the whole GPU."""
+    return 1 if scale == "paper" else max(1, min(2, os.cpu_count() or 1))
+
+
+def _chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int | None, force: bool, seed: int,
+             i: int, n: int) -> ChapterResult:
+    """Reuse chapter ``rel`` from the cache or execute it, printing one line before and one after."""
+    res = None if force else cached_chapter(root, rel, out, scale, seed)
+    if res is not None:
+        print(f"[{i}/{n}] {rel.stem}: cached (inputs unchanged; ran in {res.seconds:.1f} s); "
+              f"{len(res.claims)}/{len(res.claims)} claims hold", flush=True)
+        return res
+    at = f"scale {scale!r}" + (f", seeds shifted by {seed:+d}" if seed else "")
+    print(f"[{i}/{n}] {rel.stem}: executing at {at} ...", flush=True)
+    res = execute_chapter(root, rel, out, scale, timeout, seed)
+    held = sum(c.holds for c in res.claims)
+    print(f"[{i}/{n}] {rel.stem}: done in {res.seconds:.1f} s; {held}/{len(res.claims)} claims hold", flush=True)
+    return res
+
+
+def _in_parallel(tasks: list[tuple], jobs: int) -> list[ChapterResult]:
+    """:func:`_chapter` over ``tasks``, ``jobs`` at a time in fresh (spawned) processes; results in
+    task order. The first failure cancels the chapters not yet started, waits for the running ones,
+    and is raised. The kernels do not preallocate GPU memory, so two chapters can share a GPU."""
+    saved = os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE")
+    os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_chapter, *task) for task in tasks]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in futures if f in done and f.exception() is not None]
+            if failed:
+                for f in futures:
+                    f.cancel()
+                running = sum(f.running() for f in futures)
+                if running:
+                    print(f"a chapter failed; waiting for the {running} still running to finish ...", flush=True)
+                raise failed[0].exception()
+            return [f.result() for f in futures]
+    finally:
+        if saved is None:
+            os.environ.pop("XLA_PYTHON_CLIENT_PREALLOCATE", None)
+        else:
+            os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = saved
 
 
 def build(
@@ -35,6 +88,7 @@ def build(
     force: bool = False,
     check: bool = True,
     seed: int = 0,
+    jobs: int = 1,
 ) -> list[ChapterResult]:
     """Execute (or reuse from the cache) and verify the chapters, build the site, check it.
 
@@ -42,6 +96,9 @@ def build(
     runs the site check (:func:`check_site`) after building the site. ``seed`` shifts every seed
     of every chapter's settings (model, data subset, minibatch order) by that much: an
     independent repeat of the book, recorded in the provenance boxes and the claims files.
+    ``jobs`` > 1 executes that many chapters at once, each in its own process (:func:`default_jobs`);
+    a chapter's results do not depend on it (each kernel is its own process either way), only the
+    times its provenance box records, which then include the sharing of the machine.
     """
     root = Path(root).resolve()
     out = Path(out)
@@ -59,21 +116,13 @@ def build(
     else:
         chosen = notebooks
     out.mkdir(parents=True, exist_ok=True)
-    results_ = []
+    if not isinstance(jobs, int) or jobs < 1:
+        raise BuildError(f"jobs must be a positive integer (chapters executed at once), got {jobs!r}")
     total = time.perf_counter()
-    for i, rel in enumerate(chosen, 1):
-        res = None if force else cached_chapter(root, rel, out, scale, seed)
-        if res is not None:
-            print(f"[{i}/{len(chosen)}] {rel.stem}: cached (inputs unchanged; ran in {res.seconds:.1f} s); "
-                  f"{len(res.claims)}/{len(res.claims)} claims hold", flush=True)
-        else:
-            at = f"scale {scale!r}" + (f", seeds shifted by {seed:+d}" if seed else "")
-            print(f"[{i}/{len(chosen)}] {rel.stem}: executing at {at} ...", flush=True)
-            res = execute_chapter(root, rel, out, scale, timeout, seed)
-            held = sum(c.holds for c in res.claims)
-            print(f"[{i}/{len(chosen)}] {rel.stem}: done in {res.seconds:.1f} s; {held}/{len(res.claims)} claims hold",
-                  flush=True)
-        results_.append(res)
+    kernel_spec_dir(out)  # written once here, never concurrently by the chapters' processes
+    tasks = [(root, rel, out, scale, timeout, force, seed, i, len(chosen)) for i, rel in enumerate(chosen, 1)]
+    jobs = min(jobs, len(tasks)) if tasks else 1
+    results_ = [_chapter(*task) for task in tasks] if jobs == 1 else _in_parallel(tasks, jobs)
     missing = [p.stem for p in notebooks if not (out / "executed" / p).exists()]
     if site and only and missing:
         print(f"site not built: not executed yet: {', '.join(missing)} (build without --only first)", flush=True)
@@ -105,6 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--no-check", action="store_true", help="skip the site check (headless Chromium) after building")
     b.add_argument("--seed", type=int, default=0, metavar="K",
                    help="shift every seed of every chapter's settings by K: an independent repeat (default: 0)")
+    b.add_argument("--jobs", type=int, default=None, metavar="J",
+                   help="chapters executed at once, each in its own process (default: 2 at smoke and ci on a "
+                        "machine with 2 or more cores, 1 at paper)")
     c = sub.add_parser("check-site", help="check the built site in headless Chromium (the build's last step)")
     c.add_argument("--out", default="_build", help="the build's output folder (default: _build)")
     n = sub.add_parser("colab-cell", help="insert or update the Colab install cell as every notebook's first cell")
@@ -113,7 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "build":
             build(args.scale, args.only, args.out, site=not args.no_site, timeout=args.timeout, force=args.force,
-                  check=not args.no_check, seed=args.seed)
+                  check=not args.no_check, seed=args.seed,
+                  jobs=default_jobs(args.scale) if args.jobs is None else args.jobs)
         elif args.command == "check-site":
             out = Path(args.out).resolve()
             mirror = out / "executed"  # the sources the site was built from
