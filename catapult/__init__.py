@@ -3,6 +3,7 @@
 One module per idea. The science, in the order of the book:
 
 - :mod:`catapult.warmup`     the warmup model of Sec. 2.1 (exact dynamics eqs. 6-7, GD, phases, sweeps)
+- :mod:`catapult.relu_toy`   App. C.1's two-hidden-layer ReLU model on one sample (Fig. S7): units die beyond 4/λ0
 - :mod:`catapult.full_model` the full model of Sec. 2.2 / App. D.1 (eqs. 10-11, S5) at any width
 - :mod:`catapult.ntk`        the empirical NTK in the paper's normalization, its top eigenvalue
 - :mod:`catapult.models`     the paper's networks (FC, CNN, Wide ResNet) as neural-tangents stax
@@ -33,5 +34,5 @@ science module imports it.
 
 from .scales import SCALES, settings
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 __all__ = ["SCALES", "settings", "__version__"]

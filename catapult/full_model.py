@@ -52,6 +52,12 @@ __all__ = [
     "Sweep",
     "lr_width_sweep",
     "first_divergent",
+    "divergence_threshold",
+    "eigen_ratio",
+    "predicted_final_top",
+    "relu_ntk",
+    "relu_lambda0",
+    "linearized_gd_losses",
 ]
 
 
@@ -80,6 +86,7 @@ class Trajectory(NamedTuple):
     lam: np.ndarray  # (..., T+1) top eigenvalue of Θ_t
     error: np.ndarray  # (..., T+1, m) f̃_t
     diverged: np.ndarray  # (...)
+    theta_final: np.ndarray | None = None  # (..., m, m) Θ at the last step (NaN if diverged)
 
     @property
     def steps(self) -> int:
@@ -262,34 +269,53 @@ def top_eigenvalue(theta: jax.Array) -> jax.Array:
     return jnp.linalg.eigvalsh(theta)[..., -1]
 
 
-def _run(r0: Reduced, data: Data, eta, n, steps: int, track_curvature: bool):
-    def observe(r):
+def _run(r0: Reduced, data: Data, eta, n, steps: int, tracked: int):
+    """One run: λ_t tracked for t <= ``tracked`` only (NaN after, but for the last step)."""
+
+    def observe(r, with_lam: bool):
         err = output(r, data.X, n) - data.y
-        lam = top_eigenvalue(kernel(r, data.X, n)) if track_curvature else jnp.zeros((), err.dtype)
+        lam = top_eigenvalue(kernel(r, data.X, n)) if with_lam else jnp.zeros((), err.dtype)  # finite: NaN means dead
         return (loss_from_error(err), lam, err)
 
-    (loss, lam, err), dead, _, final = scan_frozen(lambda r, t: reduced_step(r, data, eta, n), r0, observe, steps)
-    if not track_curvature:  # only the first and last curvature; NaN in between
-        lam0 = top_eigenvalue(kernel(r0, data.X, n))
-        lam_T = jnp.where(dead, jnp.nan, top_eigenvalue(kernel(final, data.X, n)))
-        lam = jnp.full_like(loss, jnp.nan).at[0].set(lam0).at[-1].set(lam_T)
-    return loss, lam, err, dead
+    def step(r, t):
+        return reduced_step(r, data, eta, n)
+
+    if tracked:
+        recs, dead, _, state = scan_frozen(step, r0, partial(observe, with_lam=True), tracked)
+    else:
+        recs, dead, state = observe(r0, True), jnp.array(False), r0
+        recs = tuple(x[None] for x in recs)
+    if steps > tracked:  # the rest, without the eigendecomposition; a run dead already stays NaN
+        (loss, lam, err), dead2, _, state = scan_frozen(step, state, partial(observe, with_lam=False), steps - tracked)
+        more = tuple(jnp.where(dead, jnp.nan, x[1:]) for x in (loss, jnp.full_like(lam, jnp.nan), err))
+        recs = tuple(jnp.concatenate([a, b]) for a, b in zip(recs, more))
+        dead = dead | dead2
+    theta = jnp.where(dead, jnp.nan, kernel(state, data.X, n))
+    loss, lam, err = recs
+    lam = lam.at[-1].set(jnp.where(dead, jnp.nan, top_eigenvalue(theta)) if steps > tracked else lam[-1])
+    return loss, lam, err, dead, theta
 
 
-@partial(jax.jit, static_argnames=("steps", "track_curvature"))
-def _run_batch(r0: Reduced, data: Data, eta, n, steps: int, track_curvature: bool):
-    return jax.vmap(_run, in_axes=(0, None, 0, 0, None, None))(r0, data, eta, n, steps, track_curvature)
+@partial(jax.jit, static_argnames=("steps", "tracked"))
+def _run_batch(r0: Reduced, data: Data, eta, n, steps: int, tracked: int):
+    return jax.vmap(_run, in_axes=(0, None, 0, 0, None, None))(r0, data, eta, n, steps, tracked)
 
 
-def simulate(r0: Reduced, data: Data, eta, n, steps: int, track_curvature: bool = True) -> Trajectory:
+def simulate(r0: Reduced, data: Data, eta, n, steps: int, track_curvature: bool | int = True) -> Trajectory:
     """Iterate GD on the invariants for a batch of (init, η, n), one vmapped ``lax.scan``.
 
     ``r0`` fields carry the batch shape in front ((..., d, d), (...), (..., d)); ``eta`` and
-    ``n`` broadcast to it. Divergent runs are frozen and flagged, never raised. Without
-    ``track_curvature`` only λ at t = 0 and t = T is computed (NaN between), which is
-    much cheaper for sweeps.
+    ``n`` broadcast to it. Divergent runs are frozen and flagged, never raised.
+    ``track_curvature``: True tracks λ_t at every step; False only at t = 0 and t = T (NaN
+    between), much cheaper for sweeps; an int K tracks it for t <= K (and at t = T).
     """
     steps = positive_int("steps", steps)
+    if isinstance(track_curvature, (bool, np.bool_)):
+        tracked = steps if track_curvature else 0
+    else:
+        tracked = int(track_curvature)
+        if not 0 <= tracked <= steps:
+            raise ValueError(f"track_curvature must be a bool or a step count in [0, {steps}], got {tracked}.")
     positive_array("learning rate eta", eta)
     positive_array("width n", n)
     shape = np.broadcast_shapes(np.shape(r0.B), np.shape(eta), np.shape(n))
@@ -301,13 +327,14 @@ def simulate(r0: Reduced, data: Data, eta, n, steps: int, track_curvature: bool 
     )
     eta = jnp.broadcast_to(jnp.asarray(eta, dtype), shape).reshape(-1)
     n = jnp.broadcast_to(jnp.asarray(n, dtype), shape).reshape(-1)
-    loss, lam, err, dead = _run_batch(flat, data, eta, n, steps, track_curvature)
+    loss, lam, err, dead, theta = _run_batch(flat, data, eta, n, steps, tracked)
     m = data.X.shape[0]
     return Trajectory(
         loss=np.asarray(loss).reshape(shape + (steps + 1,)),
         lam=np.asarray(lam).reshape(shape + (steps + 1,)),
         error=np.asarray(err).reshape(shape + (steps + 1, m)),
         diverged=np.asarray(dead).reshape(shape),
+        theta_final=np.asarray(theta).reshape(shape + (m, m)),
     )
 
 
@@ -344,11 +371,23 @@ class Sweep(NamedTuple):
     lam0: np.ndarray  # (W, C, S)
     eta: np.ndarray  # (W, C, S)
     traj: Trajectory  # batch (W, C, S)
+    e0: np.ndarray | None = None  # (W, S, m) top eigenvector of Θ0 per width and seed
 
     @property
     def final_curvature(self) -> np.ndarray:
         """η·λ at the last step (NaN for divergent runs)."""
         return self.eta * self.traj.lam[..., -1]
+
+    @property
+    def final_along_e0(self) -> np.ndarray:
+        """η·e0ᵀΘ_T e0, the final curvature along Θ0's top direction (NaN for divergent runs): (W, C, S)."""
+        th, e = self.traj.theta_final, self.e0[:, None]
+        return self.eta * np.einsum("wcsa,wcsab,wcsb->wcs", e, th, e)
+
+    @property
+    def alignment(self) -> np.ndarray:
+        """|⟨f̃_t, e0⟩|/‖f̃_t‖ for every run and step: (W, C, S, T+1)."""
+        return alignment(self.traj.error, self.e0[:, None])
 
     @property
     def median_final_curvature(self) -> np.ndarray:
@@ -360,11 +399,11 @@ class Sweep(NamedTuple):
         return out
 
 
-def lr_width_sweep(key: jax.Array, data: Data, widths, cs, seeds: int, steps: int) -> Sweep:
+def lr_width_sweep(key: jax.Array, data: Data, widths, cs, seeds: int, steps: int, tracked: int = 0) -> Sweep:
     """Every (width, η·λ0, seed) from exact initial invariants, as one vmapped program.
 
-    Each seed's init is shared across learning rates (as in the paper's sweeps); only the
-    first and last curvature are computed, to keep the sweep cheap.
+    Each seed's init is shared across learning rates (as in the paper's sweeps); λ_t is
+    computed for t <= ``tracked`` and at the last step only, to keep the sweep cheap.
     """
     widths = positive_array("widths", widths)
     cs = positive_array("c = eta * lambda0", cs)
@@ -378,8 +417,9 @@ def lr_width_sweep(key: jax.Array, data: Data, widths, cs, seeds: int, steps: in
     r0 = Reduced(r.A[:, None], r.B[:, None], r.c[:, None])
     eta = cs[None, :, None] / lam0_ws[:, None, :]
     nn = np.broadcast_to(widths[:, None, None], shape)
-    traj = simulate(r0, data, eta.astype(np.dtype(dtype)), nn, steps, track_curvature=False)
-    return Sweep(cs, widths, np.broadcast_to(lam0_ws[:, None, :], shape), eta, traj)
+    traj = simulate(r0, data, eta.astype(np.dtype(dtype)), nn, steps, track_curvature=int(tracked))
+    e0 = initial_top_eigvec(r, data, n)
+    return Sweep(cs, widths, np.broadcast_to(lam0_ws[:, None, :], shape), eta, traj, e0)
 
 
 def first_divergent(sweep: Sweep) -> np.ndarray:
@@ -387,3 +427,128 @@ def first_divergent(sweep: Sweep) -> np.ndarray:
     d = sweep.traj.diverged
     idx = np.argmax(d, axis=1)
     return np.where(d.any(axis=1), sweep.cs[idx], np.nan)
+
+
+def divergence_threshold(key: jax.Array, data: Data, widths, seeds: int, steps: int,
+                         c_range: tuple[float, float] = (4.0, 5.0), rounds: int = 8) -> np.ndarray:
+    """η·λ0 at which GD starts to diverge, per (width, seed), by bisection in ``c_range``: (W, S).
+
+    Each round runs every (width, seed) once at the midpoint of its bracket (one compiled
+    program for all rounds) and keeps the half where divergence sets in; the result is the
+    bracket's upper end, resolved to (hi − lo)/2^rounds. A seed that does not diverge even
+    at the upper end of ``c_range`` returns that end (a censored value).
+    """
+    widths = positive_array("widths", widths)
+    seeds, steps, rounds = positive_int("seeds", seeds), positive_int("steps", steps), positive_int("rounds", rounds)
+    lo_c, hi_c = c_range
+    if not 0 < lo_c < hi_c:
+        raise ValueError(f"c_range must be (lo, hi) with 0 < lo < hi, got {c_range}.")
+    dtype = data.X.dtype
+    shape = (widths.size, seeds)
+    n = np.broadcast_to(widths[:, None], shape)
+    r = sample_reduced(key, n, data.X.shape[1], shape, dtype)
+    lam0 = initial_curvature(r, data, n)
+    lo, hi = np.full(shape, float(lo_c)), np.full(shape, float(hi_c))
+    for _ in range(rounds):
+        mid = 0.5 * (lo + hi)
+        dead = simulate(r, data, (mid / lam0).astype(np.dtype(dtype)), n, steps, track_curvature=False).diverged
+        hi, lo = np.where(dead, mid, hi), np.where(dead, lo, mid)
+    return hi
+
+
+def eigen_ratio(X) -> float:
+    """λ2/λ1 of XXᵀ: the ratio of Θ0's top two eigenvalues at infinite width (Θ0 → 2XXᵀ/m)."""
+    ev = np.linalg.eigvalsh(np.asarray(X, dtype=float) @ np.asarray(X, dtype=float).T)
+    if ev.size < 2 or ev[-1] <= 0:
+        raise ValueError("eigen_ratio needs at least two samples with a non-zero X.")
+    return float(ev[-2] / ev[-1])
+
+
+def predicted_final_top(c, ratio: float, limit) -> np.ndarray:
+    """η·λ_top at the end of a catapult at infinite width (derived here from eqs. 10-11, App. D.1).
+
+    The error aligns with e0 and the kernel moves only along e0 and through ‖v‖²: along e0
+    it ends at the warmup's ``limit`` (η·λ_final of Sec. 2.1, ``warmup.limit_final_curvature``),
+    with ‖v‖² shrunk by limit/c; the second direction e1 keeps its uᵀu part and loses only
+    that share, ending at ratio·(c + limit)/2. The top eigenvalue is the larger of the two.
+    """
+    c, limit = np.asarray(c, dtype=float), np.asarray(limit, dtype=float)
+    if not 0 < ratio <= 1:
+        raise ValueError(f"ratio = lambda2/lambda1 must be in (0, 1], got {ratio}.")
+    return np.maximum(limit, ratio * (c + limit) / 2)
+
+
+# --------------------------------------------- λ0 of a ReLU network (structured NTK)
+
+
+def relu_ntk(weights: list[jax.Array], x: jax.Array, w_std: float = 2.0**0.5) -> jax.Array:
+    """Θ = JJᵀ/m of a bias-free ReLU net in the NTK parameterization, one output (App. A).
+
+    ``weights`` = [W_1 (d, n), ..., W_L (n, n), W_out (n, 1)], layer l computing
+    z_l = (σ_w/√fan_in) h_{l−1} W_l (as ``models.fully_connected``). The gradient with respect
+    to W_l is an outer product δ_l ⊗ (σ_w/√fan_in) h_{l−1}, so each layer adds
+    (σ_w²/fan_in)(h_{l−1}h_{l−1}ᵀ) ⊙ (δ_lδ_lᵀ): O(m n²), never forming J.
+    """
+    hs, zs = [x], []
+    for W in weights[:-1]:
+        zs.append(w_std / jnp.sqrt(hs[-1].shape[1]) * hs[-1] @ W)
+        hs.append(jnp.maximum(zs[-1], 0.0))
+    m = x.shape[0]
+    delta = jnp.ones((m, 1), x.dtype)  # ∂f/∂(readout's output)
+    theta = jnp.zeros((m, m), x.dtype)
+    for l in range(len(weights) - 1, -1, -1):
+        h, W = hs[l], weights[l]
+        scale = w_std / jnp.sqrt(h.shape[1])
+        theta = theta + scale**2 * (h @ h.T) * (delta @ delta.T)
+        if l:
+            delta = scale * (delta @ W.T) * (zs[l - 1] > 0)
+    return theta / m
+
+
+@jax.jit
+def _relu_top(weights: list[jax.Array], x: jax.Array) -> jax.Array:
+    return jax.vmap(lambda ws: top_eigenvalue(relu_ntk(ws, x)))(weights)
+
+
+def relu_lambda0(seed: int, x: jax.Array, width: int, depth: int, seeds: int) -> np.ndarray:
+    """λ0 = λ_max(Θ) of ``seeds`` N(0, 1) initializations of a depth-``depth`` ReLU net: (seeds,).
+
+    The weights come from numpy's generator seeded with (``seed``, ``width``) (drawing them
+    inside the compiled program costs seconds of compilation per width); the kernels and
+    their top eigenvalues are one vmapped, jitted program per width.
+    """
+    width, depth, seeds = positive_int("width", width), positive_int("depth", depth), positive_int("seeds", seeds)
+    sizes = [x.shape[1]] + [width] * depth + [1]
+    rng = np.random.default_rng([int(seed), width])
+    ws = [jnp.asarray(rng.standard_normal((seeds, a, b), dtype=np.float32), x.dtype) for a, b in zip(sizes[:-1], sizes[1:])]
+    return np.asarray(_relu_top(ws, x))
+
+
+# ------------------------------------------- the NTK normalization on a linear model (App. A)
+
+
+def linearized_gd_losses(apply_fn, params, x: jax.Array, y: jax.Array, etas, steps: int) -> np.ndarray:
+    """GD on the linearization f0 + J(θ − θ0) of ``apply_fn`` at ``params``, one run per η: (E, steps+1).
+
+    The loss is L = ‖f − y‖²/(2mk) (m samples, k outputs, App. A), whose gradient is
+    Jᵀ(f − y)/(mk); with Θ = JJᵀ/(mk) the error obeys f̃′ = (I − ηΘ) f̃, so the run
+    converges iff η < 2/λ_max(Θ) = η_crit. Non-finite losses are left as they are.
+    """
+    steps = positive_int("steps", steps)
+    etas = positive_array("learning rate eta", etas)
+    f0, jvp = jax.linearize(lambda p: apply_fn(p, x), params)
+    vjp = jax.linear_transpose(jvp, params)
+    scale = 1.0 / f0.size  # 1/(mk)
+
+    def one(eta):
+        def body(delta, _):
+            err = f0 + jvp(delta) - y
+            (g,) = vjp(err * scale)
+            return jax.tree_util.tree_map(lambda d, gg: d - eta * gg, delta, g), 0.5 * scale * jnp.sum(err**2)
+
+        zero = jax.tree_util.tree_map(jnp.zeros_like, params)
+        last, losses = jax.lax.scan(body, zero, None, length=steps)
+        final = 0.5 * scale * jnp.sum((f0 + jvp(last) - y) ** 2)
+        return jnp.concatenate([losses, final[None]])
+
+    return np.asarray(jax.jit(jax.vmap(one))(jnp.asarray(etas, f0.dtype)))

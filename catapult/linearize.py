@@ -18,6 +18,13 @@ chapter 3 check it against parameter-space GD on ``tangent_model``.
 A linearized model is stable iff η < 2/λ_max(Θ): the one taken at initialization cannot
 follow a network trained above η_crit = 2/λ0, while one taken after the catapult, when λ has
 dropped below 2/η, can, if the kernel has stopped moving (:func:`kernel_change`).
+
+Comparing functions rather than accuracies: :func:`function_gap` (‖f − f_ref‖/‖f_ref‖ on test
+inputs, from :func:`stacked_outputs` of the trained network and ``LinearRun.test_outputs``).
+How far the kernel still moves after the catapult: :func:`kernel_drift` and
+:func:`drift_versus_width` (‖Θ_T − Θ_start‖/‖Θ_start‖, all seeds and rates of a width in one
+vmapped program; Fig. S13c). Why ReLU networks collapse beyond ≈ 12/λ0: :func:`dead_fraction`
+(App. C.1).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import ntk, tangents, train
+from . import models, ntk, tangents, train
 from ._checks import positive_array, positive_float, positive_int
 from .loop import scan_frozen
 
@@ -41,6 +48,12 @@ __all__ = [
     "gd",
     "kernel_change",
     "kernel_velocity",
+    "stacked_outputs",
+    "function_gap",
+    "dead_fraction",
+    "Drift",
+    "kernel_drift",
+    "drift_versus_width",
 ]
 
 
@@ -58,6 +71,7 @@ class LinearRun(NamedTuple):
     train_accuracy: np.ndarray  # (n,) at the end (of the last state below the cap)
     test_loss: np.ndarray  # (n,)
     test_accuracy: np.ndarray  # (n,)
+    test_outputs: np.ndarray  # (n, N_test, k) at the end (of the last state below the cap)
 
 
 def tangent_model(apply_fn: ApplyFn, params: Any) -> ApplyFn:
@@ -133,6 +147,7 @@ def gd(
     steps: int,
     *,
     per_eta: bool = False,
+    where: Any = None,
     loss_cap: float = 1e8,
 ) -> LinearRun:
     """Full-batch GD on the network ``apply_fn`` linearized at ``params``, at every η, exactly.
@@ -143,7 +158,9 @@ def gd(
     ``per_eta=True``, ``params`` carries one parameter set per learning rate along a leading
     axis (e.g. the network after 10 steps at each η), linearized one at a time. A run whose
     loss becomes non-finite or exceeds ``loss_cap`` times its initial loss is divergent: it is
-    frozen at its last state below the cap, and its later loss records are NaN.
+    frozen at its last state below the cap, and its later loss records are NaN. ``where``
+    (with ``per_eta``, a bool per η): linearize and train only those; the others get NaN
+    records (``lam``, losses, accuracies, outputs), ``divergent`` False and ``diverged_at`` −1.
     """
     etas = positive_array("etas", etas)
     if etas.ndim != 1:
@@ -157,12 +174,27 @@ def gd(
         n = jax.tree_util.tree_leaves(params)[0].shape[0]
         if n != etas.size:
             raise ValueError(f"{n} parameter sets for {etas.size} learning rates; with per_eta=True pass one per η.")
+        where = np.ones(n, bool) if where is None else np.asarray(where, bool)
+        if where.shape != (n,):
+            raise ValueError(f"where has shape {where.shape}; pass one bool per learning rate ({n}).")
         runs = [
             gd(apply_fn, jax.tree_util.tree_map(lambda a: a[i], params), x_train, y_train, x_test, y_test,
                etas[i:i + 1], steps, loss_cap=loss_cap)
-            for i in range(n)
+            for i in np.flatnonzero(where)
         ]
-        return LinearRun(*(np.concatenate(parts) for parts in zip(*runs)))
+        if not runs:
+            raise ValueError("where selects no learning rate.")
+        done = LinearRun(*(np.concatenate(parts) for parts in zip(*runs)))
+        out = []
+        for name, part in zip(LinearRun._fields, done):
+            fill = {"divergent": False, "diverged_at": -1}.get(name, np.nan)
+            full = np.full((n,) + part.shape[1:], fill, part.dtype if name in ("divergent", "diverged_at") else float)
+            full[where] = part
+            out.append(full)
+        out[0] = np.asarray(etas)
+        return LinearRun(*out)
+    if where is not None:
+        raise ValueError("where needs per_eta=True (one linearization per learning rate).")
 
     f_train = _outputs(apply_fn, params, x_train)
     y_train = jnp.asarray(y_train, jnp.float32).reshape(f_train.shape)
@@ -185,6 +217,7 @@ def gd(
         np.asarray(jax.vmap(train.accuracy, in_axes=(0, None))(f_end, y_train)),
         np.asarray(jax.vmap(train.mse, in_axes=(0, None))(f_test, y_test)),
         np.asarray(jax.vmap(train.accuracy, in_axes=(0, None))(f_test, y_test)),
+        np.asarray(f_test),
     )
 
 
@@ -219,3 +252,132 @@ def kernel_velocity(
         losses.append(run.loss[0][1:])
         current = nxt
     return np.asarray(changes), np.concatenate(losses)
+
+
+# ------------------------------------------------- comparing functions, dead units, drift
+
+
+def stacked_outputs(apply_fn: ApplyFn, params: Any, x: Any) -> np.ndarray:
+    """(n, N, k) outputs on ``x`` of the n parameter sets stacked along the leading axis of
+    ``params`` (e.g. ``train.sweep(..., keep_params=True).params``), vmapped."""
+    x = jnp.asarray(x)
+    out = jax.jit(jax.vmap(lambda p: _outputs(apply_fn, p, x)))(params)
+    return np.asarray(out)
+
+
+def function_gap(f_ref: Any, f: Any) -> np.ndarray:
+    """‖f − f_ref‖_F / ‖f_ref‖_F over all samples and outputs, per run (leading axis): how far
+    a model's function ``f`` is from the reference ``f_ref`` (Sec. 4.1, compared in function
+    space rather than by accuracy). Infinite where either is not finite (a diverged run)."""
+    f_ref, f = np.asarray(f_ref, float), np.asarray(f, float)
+    if f_ref.shape != f.shape or f.ndim < 2:
+        raise ValueError(f"f_ref {f_ref.shape} and f {f.shape} must have the same shape (runs, samples, ...).")
+    axes = tuple(range(1, f.ndim))
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        gap = np.sqrt(np.sum((f - f_ref) ** 2, axis=axes) / np.sum(f_ref**2, axis=axes))
+    ok = np.all(np.isfinite(f), axis=axes) & np.all(np.isfinite(f_ref), axis=axes)
+    return np.where(ok & np.isfinite(gap), gap, np.inf)
+
+
+def dead_fraction(params: Any, x: Any) -> np.ndarray:
+    """Fraction of the first hidden layer's ReLU units that are dead, i.e. whose
+    pre-activation is ≤ 0 on every input of ``x`` (they never pass a gradient again), per
+    parameter set stacked along the leading axis of ``params`` (App. C.1, Fig. S7: beyond
+    ≈ 12/λ0 units die and the output collapses). ``params``: ``models.fully_connected``
+    without biases (the sign of x·W does not depend on the NTK scaling)."""
+    first = params[0]
+    if not isinstance(first, (tuple, list)) or len(first) != 2 or first[1] is not None:
+        raise ValueError("dead_fraction needs the parameters of models.fully_connected without biases.")
+    w = jnp.asarray(first[0])
+    if w.ndim != 3:
+        raise ValueError(f"pass parameter sets stacked along a leading axis; first weight has shape {w.shape}.")
+    x = jnp.asarray(x).reshape(np.shape(x)[0], -1)
+    pre = jnp.einsum("nd,rdh->rnh", x, w)
+    return np.asarray(jnp.mean(jnp.all(pre <= 0, axis=1), axis=-1))
+
+
+class Drift(NamedTuple):
+    """Cumulative kernel drift after step ``start`` of full-batch GD, per run (Fig. S13c)."""
+
+    drift: np.ndarray  # (r,) ‖Θ_T − Θ_start‖_F / ‖Θ_start‖_F, NaN if the run diverged
+    drift_early: np.ndarray  # (r,) ‖Θ_start − Θ_0‖_F / ‖Θ_0‖_F: the move up to ``start`` (the catapult)
+    lam0: np.ndarray  # (r,) λ_max(Θ_0)
+    lam_start: np.ndarray  # (r,) λ_max(Θ_start): the catapult is over when η·λ_start < 2
+    loss: np.ndarray  # (r, T+1) training loss at every step
+
+
+@functools.lru_cache(maxsize=16)
+def _drift_program(apply_fn: ApplyFn, start: int, steps: int):
+    """GD of every run (vmapped over parameter sets and η), keeping θ_start and θ_T."""
+
+    def one(params, eta, x, y):
+        loss_fn = lambda p: train.mse(apply_fn(p, x), y)  # noqa: E731
+
+        def step(p, _):
+            loss, g = jax.value_and_grad(loss_fn)(p)
+            return jax.tree_util.tree_map(lambda a, b: a - eta * b, p, g), loss
+
+        p_start, first = jax.lax.scan(step, params, None, length=start)
+        p_end, second = jax.lax.scan(step, p_start, None, length=steps - start)
+        return p_start, p_end, jnp.concatenate([first, second, loss_fn(p_end)[None]])
+
+    return jax.jit(jax.vmap(one, in_axes=(0, 0, None, None)))
+
+
+def _top(k: jax.Array) -> float:
+    return float(jnp.linalg.eigvalsh(k)[-1])
+
+
+def kernel_drift(apply_fn: ApplyFn, params: Any, x: Any, y: Any, cs: Any, start: int, steps: int) -> Drift:
+    """‖Θ_T − Θ_start‖_F/‖Θ_start‖_F of r runs of full-batch GD for T = ``steps`` steps.
+
+    ``params``: r parameter sets stacked along a leading axis (e.g. r seeds, repeated per
+    phase); ``cs``: (r,) η·λ0 of each run, λ0 = λ_max(Θ_0) of its own initialization (from the
+    dense kernel, exactly). All runs train in one compiled program (vmapped); the dense
+    kernels Θ_0, Θ_start, Θ_T are formed one run at a time (:func:`train_kernel`).
+    """
+    cs = positive_array("cs", cs)
+    start, steps = positive_int("start", start), positive_int("steps", steps)
+    if start >= steps:
+        raise ValueError(f"start ({start}) must come before the last step ({steps}).")
+    r = jax.tree_util.tree_leaves(params)[0].shape[0]
+    if cs.shape != (r,):
+        raise ValueError(f"cs has shape {cs.shape}; pass one η·λ0 per run ({r}).")
+    x = jnp.asarray(x)
+    y = jnp.asarray(y, jnp.float32)
+    pick = lambda tree, i: jax.tree_util.tree_map(lambda a: a[i], tree)  # noqa: E731
+    k0 = [train_kernel(apply_fn, pick(params, i), x) for i in range(r)]
+    lam0 = np.array([_top(k) for k in k0])
+    etas = jnp.asarray(cs / lam0, jnp.float32)
+    p_start, p_end, loss = _drift_program(apply_fn, start, steps)(params, etas, x, y)
+    drift, early, lam_start = np.full(r, np.nan), np.full(r, np.nan), np.full(r, np.nan)
+    for i in range(r):
+        ks, kt = train_kernel(apply_fn, pick(p_start, i), x), train_kernel(apply_fn, pick(p_end, i), x)
+        if bool(jnp.all(jnp.isfinite(ks))) and bool(jnp.all(jnp.isfinite(kt))):
+            drift[i] = float(jnp.linalg.norm(kt - ks) / jnp.linalg.norm(ks))
+            early[i] = float(jnp.linalg.norm(ks - k0[i]) / jnp.linalg.norm(k0[i]))
+            lam_start[i] = _top(ks)
+    loss = np.asarray(loss)
+    return Drift(drift, early, lam0, lam_start, np.where(np.isfinite(loss), loss, np.nan))
+
+
+def drift_versus_width(
+    key: jax.Array, widths: Any, x: Any, y: Any, cs: Any, seeds: int, start: int, steps: int
+) -> Drift:
+    """:func:`kernel_drift` of one-hidden-layer ReLU networks (``models.fully_connected``,
+    NTK parameterization) at every width, every η·λ0 of ``cs`` and ``seeds`` initializations
+    (init key ``fold_in(fold_in(key, width), seed)``, shared by the η·λ0 of a width): one
+    compiled program per width over all (η·λ0, seed) runs. Returns a :class:`Drift` whose
+    arrays are shaped (widths, len(cs), seeds[, T+1])."""
+    widths = [positive_int("width", w) for w in np.atleast_1d(widths)]
+    cs, seeds = positive_array("cs", cs), positive_int("seeds", seeds)
+    x = jnp.asarray(x)
+    k = int(np.prod(np.shape(y)[1:], dtype=int)) or 1
+    parts = []
+    for width in widths:
+        init_fn, apply_fn, _ = models.fully_connected(width, 1, k)
+        inits = [init_fn(jax.random.fold_in(jax.random.fold_in(key, width), s), x.shape)[1] for s in range(seeds)]
+        stacked = jax.tree_util.tree_map(lambda *a: jnp.stack(a * cs.size), *inits)  # run = (c, seed)
+        run = kernel_drift(apply_fn, stacked, x, y, np.repeat(cs, seeds), start, steps)
+        parts.append([a.reshape((cs.size, seeds) + a.shape[1:]) for a in run])
+    return Drift(*(np.stack(a) for a in zip(*parts)))

@@ -247,17 +247,40 @@ class Warmup(Settings):
     critical_tol: float = 1e-6  # a run has converged when its loss is below this
     critical_steps: int = 5_000  # steps at most
     critical_seeds: int = 64  # initializations per ε
+    critical_more_widths: tuple[int, ...] = (10**6, 10**8)  # the finite-size story: the same sweep at larger widths
+    gd_f_cap: float = 1e6  # the divergent runs are compared with GD until |f| reaches this
+    # Many seeds at once in float64 (warmup.endpoints: numpy, width-free, no compilation).
+    endpoint_seed: int = 1  # numpy seed of these runs (shifted with the chapter's seed)
+    probe_width: float = 1e8  # η_crit probe: width at which a lazy run's O(1/n) shift is invisible
+    probe_cs: tuple[float, float] = (1.0, 3.0)  # the probe runs the sweep's η·λ0 values in this range
+    probe_seeds: int = 8  # initializations of the probe
+    probe_moved: float = 1e-3  # λ "moved" when |λ_final − λ0|/λ0 exceeds this (≫ 1/probe_width)
+    lazy_widths: tuple[float, ...] = (1e2, 1e3, 1e4, 1e5)  # widths of the lazy-phase runs
+    lazy_cs: tuple[float, ...] = (0.5, 1.0, 1.5)  # η·λ0 of the 1/n scaling of the lazy kernel change
+    shift_width: float = 1e4  # width of the check of the leading-order lazy shift
+    shift_cs: tuple[float, ...] = (0.3, 0.6, 0.9, 1.2, 1.5, 1.8)  # η·λ0 of that check (its formula fails at 2)
+    shift_control: tuple[float, float] = (1.95, 1e3)  # (η·λ0, n) where the leading order is not enough (shown)
+    lazy_seeds: int  # initializations per (η·λ0, width)
+    lazy_steps: int = 2_000  # steps at most (a lazy run has settled after a few hundred)
+    catapult_c_range: tuple[float, float] = (2.2, 3.9)  # every run in this range of η·λ0 must converge
+    catapult_points: int = 18  # η·λ0 values over that range
+    catapult_widths: tuple[float, ...] = (1e3, 1e4, 1e5)  # widths of those runs
+    catapult_seeds: int  # initializations per (η·λ0, width)
+    catapult_steps: int = 1_000_000  # steps at most; only runs that land near ηλ = 2 need more than ~100
+    limit_cs: tuple[float, float] = (2.2, 2.5)  # η·λ0 of the limit claims
+    limit_widths: tuple[float, float] = (1e4, 1e6)  # widths of the limit claims
+    limit_seeds: int  # initializations per (η·λ0, width); the claims use the median
 
 
 _WARMUP = _at_scales(
     Warmup,
     smoke=dict(sweep_points=64, sweep_steps=1_000, duration_widths=(1e2, 1e3, 1e4, 1e5, 1e6), duration_seeds=64,
-               critical_points=6),
+               critical_points=6, lazy_seeds=64, catapult_seeds=16, limit_seeds=64),
     ci=dict(sweep_points=256, sweep_steps=2_000, duration_widths=(1e2, 3e2, 1e3, 3e3, 1e4, 3e4, 1e5, 3e5, 1e6),
-            duration_seeds=64, critical_points=12),
+            duration_seeds=64, critical_points=12, lazy_seeds=256, catapult_seeds=32, limit_seeds=256),
     paper=dict(sweep_points=512, sweep_steps=4_000,
                duration_widths=(1e2, 3e2, 1e3, 3e3, 1e4, 3e4, 1e5, 3e5, 1e6, 3e6, 1e7), duration_seeds=256,
-               critical_points=24, critical_seeds=256),
+               critical_points=24, critical_seeds=256, lazy_seeds=1024, catapult_seeds=128, limit_seeds=1024),
 )
 
 
@@ -271,12 +294,12 @@ class FullModel(Settings):
 
     chapter: ClassVar[str] = "02_full_model"
     seed: int = 0  # data, initialization and the sweeps' seeds
-    width: int = 4000  # width of the single model of the phase and GD checks
+    width: int = 4000  # width of the GD check and of the runs shown (one of sweep_widths)
     input_dim: int = 40  # d
     samples: int = 8  # m
     gd_check_steps: int = 100  # eqs. on the invariants against explicit GD, float64
-    phase_cs: tuple[float, ...] = (1.0, 1.8, 2.5, 3.5, 4.6)  # η·λ0 of the runs shown, across the phases
-    phase_steps: int = 150  # steps of those runs
+    phase_cs: tuple[float, ...] = (1.0, 1.8, 2.5, 3.5, 4.6)  # η·λ0 of the runs shown (nearest sweep values)
+    phase_steps: int = 150  # steps with λ_t tracked (the runs shown, the alignment claims)
     sweep_c_range: tuple[float, float] = (0.2, 5.0)  # η·λ0 range of the sweep over widths
     sweep_points: int  # η·λ0 values in that range
     sweep_widths: tuple[int, ...]  # widths of the sweep
@@ -284,23 +307,38 @@ class FullModel(Settings):
     sweep_steps: int = 1500  # steps of every sweep run
     lazy_max_c: float = 1.5  # η·λ0 up to which runs count as lazy
     catapult_c_range: tuple[float, float] = (2.2, 3.9)  # η·λ0 range counted as catapult
-    convergence_tol: float = 1e-6  # a run has converged when its loss is below this
+    convergence_tol: float = 1e-3  # converged: loss below this after sweep_steps (the slowest mode is slow)
+    final_c_range: tuple[float, float] = (2.2, 2.8)  # η·λ0 where the warmup limit exists (<= 2.8)
+    final_curvature_tol: float = 0.05  # |η·λ_top − prediction| at the largest width (finite-n ~ n^-1/2)
+    # the divergence threshold by bisection, many seeds, widths where the reduced map costs the same
+    threshold_widths: tuple[float, ...]  # widths
+    threshold_seeds: int  # initializations per width
+    threshold_steps: int = 100  # steps per run (divergent runs blow up within ~20)
+    threshold_rounds: int = 7  # bisection rounds in [4, 5]
+    eta_max_tol: float = 0.1  # median threshold at the largest width within this of 4
     # λ0 of a ReLU network (NTK parameterization): finite width against the infinite-width NTK.
     relu_depth: int = 2  # hidden layers
     relu_samples: int = 32  # inputs
     relu_input_dim: int = 10  # their dimension
     relu_widths: tuple[int, ...]  # widths compared with the infinite-width NTK
     relu_seeds: int  # initializations per width
+    relu_slope_tol: float = 0.2  # fitted exponent within this of -1/2
+    # the NTK normalization (App. A) on a linearized ReLU net with k outputs
+    norm_width: int = 128  # its width (depth relu_depth, inputs as for λ0)
+    norm_outputs: int = 10  # k
+    norm_steps: int = 400  # GD steps at 0.99 and 1.01 η_crit
 
 
 _FULL = _at_scales(
     FullModel,
-    smoke=dict(sweep_points=25, sweep_widths=(250, 1000, 4000), sweep_seeds=2, relu_widths=(64, 512, 2048),
-               relu_seeds=2),
+    smoke=dict(sweep_points=25, sweep_widths=(250, 4000, 64000), sweep_seeds=2, threshold_widths=(250, 1e8),
+               threshold_seeds=16, relu_widths=(64, 256, 2048), relu_seeds=8),
     ci=dict(sweep_points=49, sweep_widths=(250, 1000, 4000, 16000, 64000), sweep_seeds=4,
-            relu_widths=(64, 256, 1024, 4096), relu_seeds=3),
+            threshold_widths=(250, 4000, 64000, 1e6, 1e8), threshold_seeds=32,
+            relu_widths=(64, 128, 256, 512, 1024, 2048), relu_seeds=16),
     paper=dict(sweep_points=193, sweep_widths=(250, 1000, 4000, 16000, 64000, 256000), sweep_seeds=16,
-               relu_widths=(64, 256, 1024, 4096, 16384), relu_seeds=8),
+               threshold_widths=(250, 4000, 64000, 1e6, 1e8, 1e10), threshold_seeds=128,
+               relu_widths=(64, 128, 256, 512, 1024, 2048, 4096, 8192), relu_seeds=32),
 )
 
 
@@ -323,27 +361,38 @@ class Linearization(Settings):
     linearize_step: int = 10  # the second linearization is taken after this many steps of GD
     check_cs: tuple[float, ...] = (0.5, 1.5)  # η·λ0 of the function-space vs parameter-space check
     check_steps: int = 50  # steps of that check
-    # Fig. S13c: MNIST digits 0 and 1, the kernel's step-to-step change after the catapult.
-    velocity_classes: tuple[int, ...] = (0, 1)  # the digits
-    velocity_n_train: int = 200  # training images
-    velocity_c: float = 3.0  # η·λ0 in the catapult phase
-    velocity_lazy_c: float = 1.0  # η·λ0 in the lazy phase
-    velocity_start: int = 40  # first step of the window the change is measured over
-    velocity_window: int = 6  # steps in that window
-    velocity_widths: tuple[int, ...]  # widths
+    # Fig. S13c: MNIST digits 0 and 1 (100 per class), the kernel's drift after the catapult.
+    drift_classes: tuple[int, ...] = (0, 1)  # the digits
+    drift_n_train: int = 200  # training images
+    drift_c: float = 3.0  # η·λ0 in the catapult phase
+    drift_lazy_c: float = 1.0  # η·λ0 in the lazy phase
+    drift_seeds: int = 3  # initializations per width and phase (the median is fitted)
+    drift_start: int = 10  # the drift ‖Θ_T − Θ_start‖ is measured from this step (after the catapult) ...
+    drift_steps: int = 40  # ... to T, this one
+    drift_widths: tuple[int, ...]  # widths
+    # bounds of the claims (the chapter's page says why each)
+    exact_bound: float = 1e-3  # function space vs parameter space: float32 rounding of an exact rewriting
+    gap_bound: float = 0.5  # ‖f_net − f_lin‖/‖f_net‖ on test inputs: "tracks" below, "departs" above
+    control_c: float = 8.0  # the control "far beyond 4/λ0": η·λ0 ≥ this (twice 4), where the network trains
+    drift_slope_bound: float = -0.25  # drift ∝ n^s: s below this (lazy theory: −0.5; an O(1) move: 0)
+    max_trainable_factor: float = 2.0  # largest trainable η·λ0 within this factor of the paper's ≈ 12
+    dead_bound: float = 0.5  # fraction of dead units just above the largest trainable rate: most
+    dead_catapult_bound: float = 0.1  # and in the catapult phase: almost none
 
 
 _LINEAR = _at_scales(
     Linearization,
     smoke=dict(n_train=256, width=256, steps=400, cs=(0.5, 1.0, 1.5, 2.4, 3.0, 3.6, 8.0, 16.0, 48.0),
-               velocity_widths=(128, 512, 2048)),
+               drift_widths=(128, 512, 2048)),
     ci=dict(width=256, steps=600,
             cs=(0.25, 0.75, 1.25, 1.75, 2.2, 2.6, 3.0, 3.4, 3.8, 5.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0),
-            velocity_widths=(256, 1024, 4096, 16384)),
-    paper=dict(width=2048, steps=20_000,
+            drift_widths=(256, 1024, 4096)),
+    # width 2048: by the log n law the catapult near η_crit lasts longer than 10 steps (about 14
+    # at η·λ0 = 2.2, 30 at 2.1), so the linearization and the drift start at step 50
+    paper=dict(width=2048, steps=20_000, linearize_step=50, drift_start=50, drift_steps=200, drift_seeds=8,
                cs=(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 1.9, 2.1, 2.2, 2.4, 2.6, 2.8, 3.0, 3.2, 3.4, 3.6, 3.8, 4.0,
                    5.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 20.0, 24.0, 32.0, 48.0),
-               velocity_widths=(256, 1024, 4096, 16384, 65536)),
+               drift_widths=(256, 1024, 4096, 16384, 65536)),
 )
 
 

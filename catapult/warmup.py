@@ -17,6 +17,7 @@ Runs that blow up are frozen at their last finite state and flagged as divergent
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from typing import NamedTuple
 
@@ -53,13 +54,19 @@ __all__ = [
     "peak_loss",
     "lazy_shift",
     "duration_slope_per_decade",
+    "catapult_duration",
     "LIMIT_MAX_C",
     "limit_final_curvature",
+    "draw_init",
+    "Endpoints",
+    "endpoints",
+    "moved_boundary",
     "lr_sweep",
     "WidthSweep",
     "width_sweep",
     "CriticalSweep",
     "critical_sweep",
+    "critical_exponent_estimate",
     "subspace_init",
     "subspace_coords",
     "slice_loss",
@@ -117,13 +124,13 @@ def sample_init(key: jax.Array, n, shape: tuple[int, ...] = (), dtype=jnp.float3
 
     With s = u + v and d = u − v, P = ‖s‖²/2 and Q = ‖d‖²/2 are independent χ²_n, and
     λ0 = (P + Q)/n, f0 = (P − Q)/(2√n). ``n`` may be an array broadcastable to ``shape``.
+    The draw is :func:`draw_init` (numpy, float64) seeded by the key's bits, returned as jax
+    arrays of ``dtype``: XLA's gamma sampler would cost seconds of compilation per new shape.
     """
-    n = jnp.broadcast_to(jnp.asarray(positive_array("width n", n).reshape(np.shape(n)), dtype), shape)
-    kp, kq = jax.random.split(key)
-    # χ²_n = 2·Gamma(n/2); sample in float32/64 as asked.
-    p = 2.0 * jax.random.gamma(kp, n / 2.0, shape=shape, dtype=dtype)
-    q = 2.0 * jax.random.gamma(kq, n / 2.0, shape=shape, dtype=dtype)
-    return Init(f0=(p - q) / (2.0 * jnp.sqrt(n)), lam0=(p + q) / n)
+    positive_array("width n", n)
+    seed = tuple(int(k) for k in np.asarray(jax.random.key_data(key)).ravel())
+    init = draw_init(seed, n, tuple(shape))
+    return Init(f0=jnp.asarray(init.f0, dtype), lam0=jnp.asarray(init.lam0, dtype))
 
 
 def init_params(key: jax.Array, n: int, dtype=jnp.float32) -> tuple[jax.Array, jax.Array]:
@@ -323,6 +330,20 @@ def duration_slope_per_decade(c: float) -> float:
     return float(np.log(10.0) / (2.0 * np.log(c - 1.0)))
 
 
+def catapult_duration(key: jax.Array, n: int, cs, seeds: int = 64, steps: int = 2_000) -> np.ndarray:
+    """Median over ``seeds`` initializations of width ``n`` of the steps until η·λ_t < 2, per
+    c = η·λ0 in ``cs`` (Sec. 2.1: about ln n / (2 ln(c − 1)) steps, longer near η_crit)."""
+    cs = positive_array("c = eta * lambda0", cs)
+    if np.any(cs <= C_CRIT) or np.any(cs >= C_MAX):
+        raise ValueError(f"the catapult's duration is defined in the catapult phase 2 < c < 4, got {cs.tolist()}.")
+    init = sample_init(key, n, (positive_int("seeds", seeds), 1), dtype=jnp.float64 if jax.config.jax_enable_x64
+                       else jnp.float32)
+    etas = cs[None, :] / np.asarray(init.lam0, dtype=float)
+    flat = steps_until_flat(simulate(init, etas, n, steps), etas).astype(float)
+    flat[flat < 0] = np.inf  # never flattened within ``steps``
+    return np.median(flat, axis=0)
+
+
 #: Largest c = η·λ0 at which η·λ_final has a width-independent limit: beyond about 2.8 the
 #: catapult's second bounces make it depend on h0 (on the seed) by more than 0.01.
 LIMIT_MAX_C = 2.8
@@ -348,6 +369,132 @@ def limit_final_curvature(c, h0: float = 1e-9, max_steps: int = 200_000) -> np.n
         if np.all(np.abs(h) < 1e-20):
             return kappa
     raise RuntimeError(f"eqs. 6-7 did not converge within {max_steps} steps from h0 = {h0}.")
+
+
+# ------------------------------------------- many cheap runs: numpy float64, width-free form
+
+
+def draw_init(seed: int | tuple[int, ...], n, shape: tuple[int, ...]) -> Init:
+    """(f0, λ0) of ``shape`` independent inits at width(s) ``n`` (broadcast), in numpy float64.
+
+    The same exact sampling as :func:`sample_init` (P, Q ~ χ²_n: λ0 = (P + Q)/n,
+    f0 = (P − Q)/(2√n)), drawn with numpy's generator for ``seed`` (an int or a tuple of ints,
+    e.g. (seed, experiment)): no compilation, so it suits many small multi-seed experiments.
+    """
+    positive_array("width n", n)
+    n = np.broadcast_to(np.asarray(n, dtype=float), shape)
+    rng = np.random.default_rng([int(k) for k in np.atleast_1d(seed)])
+    p, q = rng.chisquare(n), rng.chisquare(n)
+    return Init(f0=(p - q) / (2.0 * np.sqrt(n)), lam0=(p + q) / n)
+
+
+class Endpoints(NamedTuple):
+    """Where runs of eqs. 6-7 end (:func:`endpoints`); every field has the batch shape."""
+
+    eta: np.ndarray  # learning rate c/λ0
+    lam_final: np.ndarray  # λ at the last step iterated
+    lam_shift: np.ndarray  # λ_final − λ0, summed on its own so that O(1/n) shifts keep full precision
+    loss_final: np.ndarray  # L at the last step iterated
+    peak_loss: np.ndarray  # max_t L_t
+    converged_at: np.ndarray  # first step with L < tol while f contracts (-1 if none)
+    diverged: np.ndarray  # |f| blew up (the run is frozen at its last finite state)
+
+    @property
+    def converged(self) -> np.ndarray:
+        return self.converged_at >= 0
+
+
+#: A run whose |h| = η|f|/√n exceeds this has diverged (κ = ηλ then grows without bound).
+_H_BLOWN = 1e6
+#: When this few runs are left, :func:`endpoints` finishes them one by one in plain Python floats
+#: (the same float64 arithmetic, ~30x cheaper per step than numpy on tiny arrays).
+_SCALAR_TAIL = 8
+
+
+def _step_scalar(h: float, d: float, c: float) -> tuple[float, float]:
+    return (1.0 - c - d + h * h) * h, d + h * h * (c + d - 4.0)
+
+
+def endpoints(init: Init, c, n, max_steps: int, tol: float = 1e-6, settle: bool = False) -> Endpoints:
+    """Iterate eqs. 6-7 in float64 from ``init`` at η = c/λ0 for every run of the batch.
+
+    Uses the width-free form h = ηf/√n, κ = ηλ (h′ = (1 − κ + h²)h, κ′ = κ + h²(κ − 4), exact),
+    with κ − c carried as its own variable so that a lazy shift of O(1/n) is not lost to rounding.
+    A run has converged at the first step where L < ``tol`` and the next step shrinks f
+    (|1 − ηλ + η²f²/n| < 1: a catapult run that starts with a tiny loss has not). It stops once it
+    has diverged or converged or, with ``settle``, once h² < 1e-16·|κ − c|, when the rest of its
+    kernel shift is below float64 resolution. Only the runs still going are iterated (the last few
+    one by one), so the long tail of slow runs near ηλ = 2 costs little even with a large
+    ``max_steps``. ``init``, ``c`` and ``n`` broadcast.
+    """
+    max_steps = positive_int("max_steps", max_steps)
+    positive_float("tol", tol)
+    c = positive_array("c = eta * lambda0", c)
+    positive_array("width n", n)
+    f0, lam0, c, n = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (init.f0, init.lam0, c, n)))
+    eta = c / lam0
+    h = (eta * f0 / np.sqrt(n)).ravel()
+    d = np.zeros_like(h)
+    cf = c.ravel()
+    hh_tol = (2.0 * tol * eta**2 / n).ravel()  # L < tol  <=>  h² < 2 tol η²/n
+    peak = h * h
+    conv_at = np.where((h * h < hh_tol) & (np.abs(1.0 - cf + h * h) < 1.0), 0, -1)
+    dead = np.zeros(h.shape, bool)
+
+    def going(i: np.ndarray) -> np.ndarray:
+        return i[h[i] ** 2 > 1e-16 * np.abs(d[i])] if settle else i[conv_at[i] < 0]
+
+    idx = going(np.arange(h.size))
+    t = 0
+    while idx.size > _SCALAR_TAIL and t < max_steps:
+        t += 1
+        hi, di, ci = h[idx], d[idx], cf[idx]
+        with np.errstate(over="ignore", invalid="ignore"):
+            hn = (1.0 - ci - di + hi * hi) * hi
+            dn = di + hi * hi * (ci + di - 4.0)
+        bad = ~(np.isfinite(hn) & np.isfinite(dn) & (np.abs(hn) < _H_BLOWN))
+        ok = idx[~bad]
+        h[ok], d[ok] = hn[~bad], dn[~bad]
+        dead[idx[bad]] = True
+        hk = h[ok] ** 2
+        peak[ok] = np.maximum(peak[ok], hk)
+        conv_at[ok[(hk < hh_tol[ok]) & (np.abs(1.0 - cf[ok] - d[ok] + hk) < 1.0) & (conv_at[ok] < 0)]] = t
+        idx = going(ok)
+    for i in idx if t < max_steps else ():  # the last few runs, one at a time, same arithmetic
+        hi, di, ci, tol_i, pk, at = float(h[i]), float(d[i]), float(cf[i]), float(hh_tol[i]), float(peak[i]), -1
+        for s in range(t + 1, max_steps + 1):
+            hn, dn = _step_scalar(hi, di, ci)
+            if not (math.isfinite(hn) and math.isfinite(dn) and abs(hn) < _H_BLOWN):
+                dead[i] = True
+                break
+            hi, di = hn, dn
+            hk = hi * hi
+            pk = max(pk, hk)
+            if at < 0 and hk < tol_i and abs(1.0 - ci - di + hk) < 1.0:
+                at = s
+            if (hk <= 1e-16 * abs(di)) if settle else at >= 0:
+                break
+        h[i], d[i], peak[i], conv_at[i] = hi, di, pk, at if conv_at[i] < 0 else conv_at[i]
+    shape = f0.shape
+    eta_f = eta.ravel()
+    n_f = n.ravel()
+    return Endpoints(
+        eta=eta,
+        lam_final=((cf + d) / eta_f).reshape(shape),
+        lam_shift=(d / eta_f).reshape(shape),
+        loss_final=(n_f * h * h / (2.0 * eta_f**2)).reshape(shape),
+        peak_loss=(n_f * peak / (2.0 * eta_f**2)).reshape(shape),
+        converged_at=conv_at.reshape(shape),
+        diverged=dead.reshape(shape),
+    )
+
+
+def moved_boundary(cs, moved) -> float:
+    """The smallest c = ηλ0 of a sweep whose curvature moved (NaN if none): the measured η_crit·λ0
+    that assumes nothing about where it lies."""
+    cs = np.asarray(cs, dtype=float)
+    moved = np.asarray(moved, dtype=bool)
+    return float(cs[moved].min()) if moved.any() else float("nan")
 
 
 # ------------------------------------------------------------------ experiments
@@ -446,6 +593,26 @@ def critical_sweep(key: jax.Array, n: int, eps, seeds: int, steps: int, tol: flo
         fit_below=fits.power_law(eps, np.median(below, axis=1)),
         fit_above=fits.power_law(eps, np.median(above, axis=1)),
     )
+
+
+#: Median of f0² for f0 ~ N(0, 1) (the median of χ²_1).
+MEDIAN_F0_SQ = 0.4549364231195724
+
+
+def critical_exponent_estimate(n, eps, tol: float, f0_sq: float = MEDIAN_F0_SQ) -> float:
+    """The effective exponent p of T ∝ ε^p above η_crit at width n (App. E; derived from eqs. 6-7).
+
+    At c = 2 + ε, |f| grows by 1 + ε per step until f² ~ nε² (enough to pull ηλ down by 2ε), about
+    ln(nε²/f0²)/(2ε) steps; the catapult leaves ηλ ≈ 2 − ε, where f shrinks by 1 − ε per step down
+    to L = tol, about ln(nε²/(2 tol))/(2ε) steps. So d ln T/d ln ε = −1 + 4/(ln(nε²/f0²) + ln(nε²/(2 tol))),
+    evaluated here at the geometric middle of ``eps``: −1 + O(1/ln n), about −0.8 at n = 16,000.
+    """
+    positive_array("width n", n)
+    eps = positive_array("eps = |c - 2|", eps)
+    positive_float("tol", tol)
+    mid = float(np.exp(np.mean(np.log(eps))))
+    logs = np.log(np.asarray(n, dtype=float) * mid**2 / f0_sq) + np.log(np.asarray(n, dtype=float) * mid**2 / (2 * tol))
+    return float(-1.0 + 4.0 / logs)
 
 
 # ------------------------------------------------ Fig. S1: the two-dimensional slice

@@ -79,3 +79,75 @@ def test_alignment_and_bad_input():
     r0 = fm.sample_reduced(jax.random.PRNGKey(0), 100, 3)
     with pytest.raises(ValueError, match="learning rate"):
         fm.simulate(r0, data, -1.0, 100, 10)
+
+
+def test_partial_curvature_tracking_and_final_kernel():
+    data = fm.make_data(jax.random.PRNGKey(0), M, D)
+    r0 = fm.sample_reduced(jax.random.PRNGKey(1), N, D)
+    full = fm.simulate(r0, data, np.array([0.5, 2.5, 4.8]) / 0.5, N, 60, track_curvature=True)
+    part = fm.simulate(r0, data, np.array([0.5, 2.5, 4.8]) / 0.5, N, 60, track_curvature=20)
+    np.testing.assert_allclose(part.lam[:, :21], full.lam[:, :21], rtol=1e-5)
+    assert np.isnan(part.lam[:2, 21:-1]).all()
+    np.testing.assert_allclose(part.lam[:2, -1], full.lam[:2, -1], rtol=1e-5)
+    np.testing.assert_allclose(part.loss, full.loss, rtol=1e-5)
+    assert (part.diverged == full.diverged).all() and part.diverged[2] and np.isnan(part.theta_final[2]).all()
+    top = np.linalg.eigvalsh(part.theta_final[:2])[:, -1]
+    np.testing.assert_allclose(top, part.lam[:2, -1], rtol=1e-5)
+    with pytest.raises(ValueError, match="track_curvature"):
+        fm.simulate(r0, data, 1.0, N, 10, track_curvature=11)
+
+
+def test_final_top_eigenvalue_prediction_and_eigen_ratio():
+    from catapult import warmup
+
+    c = np.array([2.2, 2.5, 2.8])
+    L = warmup.limit_final_curvature(c)
+    p = fm.predicted_final_top(c, 0.8, L)
+    assert p[0] == pytest.approx(L[0]) and p[2] == pytest.approx(0.8 * (2.8 + L[2]) / 2)
+    with pytest.raises(ValueError, match="ratio"):
+        fm.predicted_final_top(c, 1.5, L)
+    X = np.diag([2.0, 1.0, 0.5])
+    assert fm.eigen_ratio(X) == pytest.approx(0.25)
+    with pytest.raises(ValueError):
+        fm.eigen_ratio(np.ones((1, 3)))
+
+
+def test_final_top_eigenvalue_at_large_width_follows_the_prediction():
+    data = fm.make_data(jax.random.PRNGKey(0), M, D)
+    cs = np.array([2.2, 2.6])
+    sw = fm.lr_width_sweep(jax.random.PRNGKey(1), data, [1e6], cs, 2, 600)
+    from catapult import warmup
+
+    pred = fm.predicted_final_top(cs, fm.eigen_ratio(data.X), warmup.limit_final_curvature(cs))
+    assert np.abs(sw.final_curvature[0] - pred[:, None]).max() < 0.03
+    assert np.abs(sw.final_curvature[0, 1] - warmup.limit_final_curvature(2.6)).min() > 0.1  # not the naive curve
+
+
+def test_divergence_threshold_brackets_four_at_large_width():
+    data = fm.make_data(jax.random.PRNGKey(0), M, D)
+    t = fm.divergence_threshold(jax.random.PRNGKey(2), data, [1e8], 8, 100, rounds=6)
+    assert t.shape == (1, 8) and ((t >= 4.0) & (t <= 5.0)).all() and np.median(t) < 4.1
+    with pytest.raises(ValueError, match="c_range"):
+        fm.divergence_threshold(jax.random.PRNGKey(2), data, [1e8], 2, 10, c_range=(5.0, 4.0))
+
+
+def test_relu_ntk_matches_neural_tangents():
+    from catapult import models, ntk
+
+    x = jax.random.normal(jax.random.PRNGKey(1), (6, 5))
+    init, apply, _ = models.fully_connected(16, 2, 1)
+    _, p = init(jax.random.PRNGKey(2), x.shape)
+    ws = [layer[0] for layer in p if layer]
+    np.testing.assert_allclose(fm.relu_ntk(ws, x), ntk.dense_ntk(apply, p, x), rtol=1e-4, atol=1e-5)
+    lam = fm.relu_lambda0(3, x, 32, 2, 3)
+    assert lam.shape == (3,) and (lam > 0).all()
+
+
+def test_linearized_gd_converges_below_and_diverges_above_eta_crit():
+    X = jax.random.normal(jax.random.PRNGKey(0), (6, 4))
+    y = jax.random.normal(jax.random.PRNGKey(1), (6, 3))
+    apply = lambda W, x: x @ W  # noqa: E731  a linear model with k = 3 outputs: Θ = XXᵀ ⊗ I/(mk)
+    W0 = jnp.zeros((4, 3))
+    lam = float(np.linalg.eigvalsh(np.asarray(X @ X.T))[-1]) / (6 * 3)
+    L = fm.linearized_gd_losses(apply, W0, X, y, np.array([0.99, 1.01]) * 2 / lam, 1500)
+    assert (L[0, 1:] <= L[0, 0]).all() and L[1, -1] > 10 * L[1, 0]

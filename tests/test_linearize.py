@@ -60,7 +60,7 @@ def test_one_model_per_learning_rate_equals_a_shared_model(setup):
     a = linearize.gd(s["apply_fn"], stacked, s["x"], s["y"], s["x_test"], s["y_test"], etas, 40, per_eta=True)
     b = _gd(s, etas, 40)
     for u, v in zip(a, b):
-        np.testing.assert_allclose(u, v, rtol=1e-5)
+        np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="one per"):
         linearize.gd(s["apply_fn"], stacked, s["x"], s["y"], s["x_test"], s["y_test"], etas[:2], 40, per_eta=True)
 
@@ -82,3 +82,65 @@ def test_bad_input_fails_loudly(setup):
         _gd(s, [0.1], 0)
     with pytest.raises(ValueError, match="sample shapes"):
         linearize.gd(s["apply_fn"], s["params"], s["x"], s["y"], s["x_test"][:, :3], s["y_test"], [0.1], 5)
+
+
+def test_the_linearized_run_returns_its_test_outputs(setup):
+    s = setup
+    etas = np.array([0.5, 1.0]) / s["lam"]
+    run = _gd(s, etas, 30)
+    assert run.test_outputs.shape == (2, 10, 3)
+    tangent = linearize.tangent_model(s["apply_fn"], s["params"])
+    ps = train.sweep(tangent, s["params"], s["x"], s["y"], etas, 30, keep_params=True)
+    f = linearize.stacked_outputs(tangent, ps.params, s["x_test"])
+    np.testing.assert_allclose(run.test_outputs, f, rtol=1e-3, atol=1e-5)
+    assert np.all(linearize.function_gap(f, run.test_outputs) < 1e-3)
+
+
+def test_function_gap():
+    f = np.ones((3, 4, 2))
+    g = f.copy()
+    g[1] *= 1.5
+    g[2, 0, 0] = np.nan
+    gap = linearize.function_gap(f, g)
+    assert gap[0] == 0 and gap[1] == pytest.approx(0.5) and gap[2] == np.inf
+    with pytest.raises(ValueError, match="same shape"):
+        linearize.function_gap(f, g[:, :3])
+
+
+def test_dead_fraction_counts_units_negative_on_every_input():
+    x = np.array([[1.0, 0.0], [0.0, 1.0]])
+    w = np.array([[[1.0, -1.0, -1.0, 1.0], [1.0, -1.0, 1.0, -1.0]]])  # one set, 4 units: 2nd dead
+    assert linearize.dead_fraction([(w, None), (), (np.ones((1, 4, 1)), None)], x).tolist() == [0.25]
+    with pytest.raises(ValueError, match="without biases"):
+        linearize.dead_fraction([(w, np.zeros((1, 4))), ()], x)
+
+
+def test_kernel_drift_is_zero_at_the_start_and_falls_with_width(setup):
+    s = setup
+    x, y = s["x"], s["y"]
+    d = linearize.drift_versus_width(jax.random.PRNGKey(3), [32, 512], x, y, [0.5], 2, 5, 25)
+    assert d.drift.shape == (2, 1, 2) and d.loss.shape == (2, 1, 2, 26)
+    assert np.all(d.drift > 0) and np.all(d.drift[1] < d.drift[0])
+    assert np.all(d.lam_start < 2 * d.lam0)
+    assert np.all(np.diff(d.loss[..., :], axis=-1) < 0)  # lazy: the loss falls at every step
+    stacked = jax.tree_util.tree_map(lambda a: np.stack([a, a]), s["params"])
+    with pytest.raises(ValueError, match="one η·λ0 per run"):
+        linearize.kernel_drift(s["apply_fn"], stacked, x, y, [0.5], 5, 25)
+    with pytest.raises(ValueError, match="before"):
+        linearize.kernel_drift(s["apply_fn"], stacked, x, y, [0.5, 0.5], 25, 25)
+
+
+def test_per_eta_runs_only_where_asked(setup):
+    s = setup
+    etas = np.array([0.3, 1.0, 1.9]) / s["lam"]
+    stacked = jax.tree_util.tree_map(lambda a: np.stack([a] * 3), s["params"])
+    args = (s["apply_fn"], stacked, s["x"], s["y"], s["x_test"], s["y_test"], etas, 20)
+    some = linearize.gd(*args, per_eta=True, where=[True, False, True])
+    full = linearize.gd(*args, per_eta=True)
+    np.testing.assert_allclose(some.test_outputs[[0, 2]], full.test_outputs[[0, 2]], rtol=1e-5, atol=1e-6)
+    assert np.isnan(some.test_outputs[1]).all() and np.isnan(some.lam[1]) and not some.divergent[1]
+    np.testing.assert_array_equal(some.etas, etas)
+    with pytest.raises(ValueError, match="one bool per"):
+        linearize.gd(*args, per_eta=True, where=[True])
+    with pytest.raises(ValueError, match="per_eta"):
+        _gd(s, etas, 20, where=[True, True, True])

@@ -7,6 +7,7 @@ import pytest
 
 from catapult import warmup as w
 from catapult.precision import float64 as enable_x64
+from catapult.scales import settings
 
 
 def batch_init(seed: int, n: float, seeds: int) -> w.Init:
@@ -127,6 +128,14 @@ def test_limit_final_curvature_matches_the_known_values_and_large_width_runs():
             w.limit_final_curvature(bad)
 
 
+def test_catapult_duration_grows_near_eta_crit_and_with_width():
+    d = w.catapult_duration(jax.random.PRNGKey(0), 2048, [2.1, 2.2, 3.0])
+    assert d[0] > d[1] > d[2] > 0 and d[1] > 10  # at the paper's width 2048 step 10 is too early near η_crit
+    assert w.catapult_duration(jax.random.PRNGKey(0), 10**6, [2.2])[0] > d[1]
+    with pytest.raises(ValueError, match="catapult phase"):
+        w.catapult_duration(jax.random.PRNGKey(0), 2048, [1.5])
+
+
 def test_lazy_phase_kernel_shift_matches_leading_order():
     n = 1e4
     init = batch_init(2, n, 32)
@@ -166,7 +175,30 @@ def test_duration_grows_logarithmically_with_width():
         ws = w.width_sweep(jax.random.PRNGKey(5), widths, 64, c, 400)
         per_decade = ws.fit.slope * np.log(10)
         assert per_decade == pytest.approx(w.duration_slope_per_decade(c), rel=0.2)
+        assert ws.fit.slope > 0 and ws.fit.r2 > 0.9
+
+
+@pytest.mark.parametrize("scale", ["smoke", "ci"])
+def test_chapter_duration_sweep_grows_along_a_line_in_log_n(scale):
+    """Chapter 1's width sweep (formerly the claims duration_log_n_slope and duration_log_n_r2):
+    the duration grows with ln n, along a straight line."""
+    cfg = settings("01_warmup_model", scale)
+    for seed in range(2):
+        ws = w.width_sweep(jax.random.PRNGKey(seed), cfg.duration_widths, cfg.duration_seeds, cfg.duration_c,
+                           cfg.duration_steps)
+        assert ws.fit.slope > 0
         assert ws.fit.r2 > 0.9
+
+
+def test_chapter_s1_runs_never_leave_the_slice():
+    """Chapter 1's Fig. S1 runs (formerly the claim s1_slice_invariant): GD started on the slice
+    u = a ê1 + b ê2, v = a ê1 − b ê2 stays on it exactly, in every phase."""
+    cfg = settings("01_warmup_model", "ci")
+    u0, v0 = w.subspace_init(cfg.s1_width, cfg.s1_lam0, cfg.s1_f0)
+    run = w.simulate_gd(u0, v0, np.asarray(cfg.s1_cs) / cfg.s1_lam0, cfg.s1_steps, keep_params=True)
+    _, _, off = w.subspace_coords(run.u, run.v)
+    assert np.nanmax(off) == 0.0
+    assert run.traj.diverged.tolist() == [c > w.C_MAX for c in cfg.s1_cs]
 
 
 def test_critical_slowing_down_exponents():
@@ -182,6 +214,76 @@ def test_boundaries_and_at_time():
     x = np.arange(12.0).reshape(2, 6)
     np.testing.assert_array_equal(w.at_time(x, np.array([1.0, 0.5]), 2.0), [2.0, 10.0])
     assert np.isnan(w.at_time(x, np.array([0.1, 1.0]), 2.0)[0])
+
+
+# ------------------------------------------ many seeds at once: numpy float64 (endpoints)
+
+
+def test_draw_init_has_the_distribution_of_gaussian_weights_and_sample_init_uses_it():
+    init = w.draw_init((0, 1), 400, (20_000,))
+    assert init.lam0.mean() == pytest.approx(2.0, abs=0.01)
+    assert init.lam0.var() == pytest.approx(4.0 / 400, rel=0.05)
+    assert init.f0.var() == pytest.approx(1.0, rel=0.05)
+    assert np.array_equal(w.draw_init((0, 1), 400, (20_000,)).f0, init.f0)
+    assert not np.array_equal(w.draw_init((0, 2), 400, (20_000,)).f0, init.f0)
+    a = w.sample_init(jax.random.PRNGKey(7), 1000, (3,))
+    b = w.sample_init(jax.random.PRNGKey(7), 1000, (3,))
+    c = w.sample_init(jax.random.PRNGKey(8), 1000, (3,))
+    assert np.array_equal(a.f0, b.f0) and not np.array_equal(a.f0, c.f0)
+    assert a.f0.dtype == jnp.float32
+    wide = w.sample_init(jax.random.PRNGKey(0), np.array([[1e2], [1e6]]), (2, 500))
+    assert np.asarray(wide.lam0)[1].std() < np.asarray(wide.lam0)[0].std() / 10
+
+
+def test_endpoints_agree_with_the_jax_iteration_in_float64():
+    cs = np.array([0.5, 1.5, 1.9, 2.2, 2.5, 3.0, 3.5, 4.1])
+    n = 1000.0
+    init = w.Init(np.full(cs.shape, 0.7), np.full(cs.shape, 2.1))
+    e = w.endpoints(init, cs, n, 400)
+    with enable_x64():
+        traj = w.simulate(w.Init(jnp.asarray(init.f0), jnp.asarray(init.lam0)), cs / 2.1, n, 400)
+    steps = w.steps_to_converge(traj)
+    for i, c in enumerate(cs):
+        if c > w.C_MAX:
+            assert e.diverged[i] and traj.diverged[i] and not e.converged[i]
+            continue
+        t = e.converged_at[i]
+        assert t == steps[i] if c < w.C_CRIT else t >= steps[i]
+        assert e.lam_final[i] == pytest.approx(traj.lam[i, t], rel=1e-12)
+        assert e.lam_shift[i] == pytest.approx(traj.lam[i, t] - 2.1, rel=1e-9, abs=1e-14)
+        assert e.peak_loss[i] == pytest.approx(np.nanmax(traj.loss[i, : t + 1]), rel=1e-12)
+
+
+def test_endpoints_keep_a_tiny_lazy_shift_and_finish_slow_runs_one_by_one():
+    # f0 = 1e-6 at n = 1e4: the shift is ~1e-16, below the rounding of λ itself
+    init = w.Init(np.array([1e-6, 1.0]), np.array([2.0, 2.0]))
+    e = w.endpoints(init, 1.0, 1e4, 1000, settle=True)
+    np.testing.assert_allclose(e.lam_shift, w.lazy_shift(init, e.eta, 1e4), rtol=1e-3)
+    # a catapult run with a tiny loss at step 0 has not converged: it has yet to catapult
+    e = w.endpoints(w.Init(np.array([1e-4]), np.array([2.0])), 2.5, 1e4, 500)
+    assert e.converged_at[0] > 10 and e.eta[0] * e.lam_final[0] == pytest.approx(1.282, abs=0.01)
+    # the vectorised loop and the one-by-one tail give the same numbers
+    init = w.draw_init(3, 1e3, (40,))
+    many = w.endpoints(init, 3.7, 1e3, 100_000)
+    one = [w.endpoints(w.Init(init.f0[i : i + 1], init.lam0[i : i + 1]), 3.7, 1e3, 100_000) for i in range(40)]
+    assert many.converged.all()
+    np.testing.assert_array_equal(many.converged_at, [o.converged_at[0] for o in one])
+    np.testing.assert_allclose(many.lam_final, [o.lam_final[0] for o in one], rtol=1e-15)
+
+
+def test_endpoints_budget_and_bad_input():
+    e = w.endpoints(w.Init(np.array([1.0]), np.array([2.0])), 1.999, 1e4, 50)
+    assert not e.converged[0] and not e.diverged[0]  # out of budget: neither
+    with pytest.raises(ValueError, match="max_steps"):
+        w.endpoints(w.Init(1.0, 2.0), 1.0, 100, 0)
+    with pytest.raises(ValueError, match="c = eta"):
+        w.endpoints(w.Init(1.0, 2.0), -1.0, 100, 10)
+    with pytest.raises(ValueError, match="width"):
+        w.endpoints(w.Init(1.0, 2.0), 1.0, 0, 10)
+    with pytest.raises(ValueError, match="width"):
+        w.draw_init(0, -5, (2,))
+    assert np.isnan(w.moved_boundary([1.0, 2.0], [False, False]))
+    assert w.moved_boundary([1.0, 2.0, 3.0], [False, True, True]) == 2.0
 
 
 # ------------------------------------------------------------------ bad input

@@ -1,0 +1,220 @@
+"""Chapter 1's section on App. C.1 / Fig. S7 (arXiv 2003.02218): the two-hidden-layer ReLU
+model on one sample (x = 1, y = 1) that trains up to η ≈ 12/λ0 because units die.
+
+:class:`S7Settings` holds the section's settings per scale (the chapter's ``scale`` picks
+them, its ``seed`` shifts them); :func:`measure` reduces a ReLU sweep and its linear control
+(:func:`catapult.relu_toy.sweep`) to an :class:`S7Record` whose field names are the prose's
+glue names; :func:`claims` checks the paper's statements on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import claims as _claims
+from .. import relu_toy
+
+__all__ = [
+    "S7Settings",
+    "S7_SCALES",
+    "s7_settings",
+    "S7Record",
+    "run_sweeps",
+    "median_over_seeds",
+    "measure",
+    "claims",
+    "LAM0_INF",
+    "LAZY_MAX_C",
+]
+
+#: λ0 of the ReLU model at infinite width, x = 1: three terms of 1/4 (see :mod:`catapult.relu_toy`).
+LAM0_INF = 0.75
+#: Runs with η·λ0 up to this are the lazy phase (one step removes the error at η·λ0 = 1).
+LAZY_MAX_C = 1.0
+_SOURCE = "App. C.1, Fig. S7"
+
+
+@dataclass(frozen=True)
+class S7Settings:
+    """The section's settings at one scale (App. C.1 / Fig. S7)."""
+
+    width: int  # hidden width n of both layers
+    seeds: int  # initializations trained (the claims use medians or fractions over them)
+    cs: tuple[float, ...]  # η·λ0 of the sweep, increasing
+    steps: int  # GD steps of every run (≥ time·λ0/min(cs) to read λ at t·η = time)
+    time: float = 100.0  # physical time t·η at which λ is read (Fig. S7b)
+    tol: float = 1e-6  # a run has trained when its final loss is below this
+    seed: int = 0  # the sweep's seed (shifted by the chapter's ``seed``)
+    lam0_draws: int = 64  # initializations whose λ0 is averaged (no training: cheap)
+    lam0_rtol: float = 0.1  # mean λ0 within this of LAM0_INF
+    lazy_min_ratio: float = 0.8  # lazy runs keep λ_100/λ0 at least this (median over seeds)
+    catapult_required: float = 0.9  # fraction of 2 < η·λ0 < 4 runs that must train with ηλ_100 < 2
+    linear_bound: float = 4.5  # the linear control's mean η_max·λ0 at most this (predicted 4)
+    beyond_bound: float = 5.0  # the ReLU model's mean η_max·λ0 at least this
+    die_bound: float = 0.2  # dead first-layer fraction rises by at least this beyond 4/λ0
+    trivial_required: float = 0.9  # fraction of runs beyond their seed's η_max that must end at f = 0
+
+
+_CS_CI = (1.0, 1.5, 2.5, 3.0, 3.5, 3.9, 4.5, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 14.0, 16.0, 20.0)
+#: The settings per scale: smoke and ci run in seconds on a CPU; paper is a wider model.
+S7_SCALES: dict[str, S7Settings] = {
+    "smoke": S7Settings(width=128, seeds=6, cs=(1.0, 1.5, 2.5, 3.0, 3.5, 3.9, 4.5, 5.0, 6.0, 8.0, 12.0, 16.0),
+                        steps=120),
+    "ci": S7Settings(width=128, seeds=8, cs=_CS_CI, steps=120),
+    "paper": S7Settings(width=1024, seeds=8, cs=_CS_CI, steps=120),
+}
+
+
+def s7_settings(scale: str, seed: int = 0) -> S7Settings:
+    """The section's settings at ``scale`` ("smoke", "ci" or "paper"), seed shifted by ``seed``."""
+    if scale not in S7_SCALES:
+        raise ValueError(f"scale must be one of {sorted(S7_SCALES)}, got {scale!r}.")
+    if int(seed) != seed:
+        raise ValueError(f"seed must be an integer, got {seed!r}.")
+    cfg = S7_SCALES[scale]
+    return replace(cfg, seed=cfg.seed + int(seed))
+
+
+class S7Record(NamedTuple):
+    """What Fig. S7's runs show; the field names are the prose's glue names."""
+
+    s7_width: int  # hidden width n
+    s7_seeds: int  # initializations trained
+    s7_lam0_draws: int  # initializations whose λ0 is averaged
+    s7_lam0: float  # mean λ0 (ReLU), predicted LAM0_INF at infinite width
+    s7_lam0_linear: float  # mean λ0 of the linear control (3 at infinite width)
+    s7_lazy_ratio: float  # min over η·λ0 ≤ LAZY_MAX_C of the median λ_100/λ0
+    s7_catapult_ratio: float  # max over 2 < c < 4 of the median λ_100/λ0
+    s7_catapult_ok: float  # fraction of 2 < c < 4 runs that trained with η·λ_100 < 2
+    s7_cmax: float  # mean over seeds of the largest η·λ0 up to which every run trained (ReLU)
+    s7_cmax_lo: float  # smallest of those over seeds
+    s7_cmax_hi: float  # largest of those over seeds
+    s7_cmax_linear: float  # the same mean for the linear control
+    s7_linear_diverged: float  # fraction of linear runs with c ≥ beyond_bound that diverged
+    s7_beyond_ratio: float  # median λ_100/λ0 over trained ReLU runs with c > 4
+    s7_dead_lazy: float  # median final dead fraction of layer 1, lazy runs (≈ 1/2 from the start)
+    s7_dead_beyond: float  # the same over trained ReLU runs with c > 4
+    s7_dead_rise: float  # s7_dead_beyond − s7_dead_lazy
+    s7_dead2_beyond: float  # median final dead fraction of layer 2, trained ReLU runs with c > 4
+    s7_trivial: float  # fraction of ReLU runs above their seed's η_max that ended at f = 0, a layer dead
+    s7_trivial_f: float  # max |f_final| over the ReLU runs that ended trivial
+    s7_relu_diverged: float  # fraction of all ReLU runs that diverged
+    s7_linear_trivial: float  # fraction of linear runs above their seed's η_max that ended at f = 0
+
+
+def run_sweeps(cfg: S7Settings) -> tuple[relu_toy.Sweep, relu_toy.Sweep]:
+    """The ReLU sweep and its linear control: same seeds, same initial weights, one compiled program."""
+    return tuple(relu_toy.sweep(cfg.seed, cfg.width, cfg.cs, cfg.seeds, cfg.steps, time=cfg.time, tol=cfg.tol,
+                                activation=a) for a in ("relu", "linear"))
+
+
+def median_over_seeds(x: np.ndarray, cols: np.ndarray | None = None) -> np.ndarray:
+    """Per column (of ``cols``, default all): the median over seeds (axis 0), NaN entries
+    ignored, NaN where a column has no finite entry (e.g. a rate at which every run diverged)."""
+    sub = np.asarray(x, dtype=float) if cols is None else np.asarray(x, dtype=float)[:, cols]
+    ok = np.isfinite(sub).any(axis=0)
+    out = np.full(sub.shape[1], np.nan)
+    out[ok] = np.nanmedian(sub[:, ok], axis=0)
+    return out
+
+
+def _above_threshold(cs: np.ndarray, outcome: np.ndarray) -> np.ndarray:
+    """(S, C) mask of the runs above their seed's largest trainable η·λ0."""
+    return cs[None, :] > relu_toy.largest_trainable(cs, outcome)[:, None]
+
+
+def measure(cfg: S7Settings, relu: relu_toy.Sweep, linear: relu_toy.Sweep) -> S7Record:
+    """Reduce the ReLU sweep and its linear control (same grid, same seeds) to the record; λ0 is
+    averaged over ``cfg.lam0_draws`` fresh initializations."""
+    if relu.cs.shape != linear.cs.shape or not np.allclose(relu.cs, linear.cs):
+        raise ValueError("the ReLU sweep and its linear control must share the grid of η·λ0.")
+    cs = relu.cs.astype(float)
+    ratio = relu_toy.lambda_at_time(relu)
+    trained = relu.outcome == relu_toy.TRAINED
+    lazy, cat, beyond = cs <= LAZY_MAX_C, (cs > 2) & (cs < 4), cs > 4
+    if not (lazy.any() and cat.any() and beyond.any()):
+        raise ValueError(f"the grid must have points ≤ {LAZY_MAX_C}, in (2, 4) and above 4, got {cs}.")
+    cat_ok = trained[:, cat] & (relu.etas[:, cat] * relu.lam_at[:, cat] < 2)
+    tb = trained[:, beyond]
+    nan = float("nan")
+    dead1 = relu.dead1[..., -1]
+    dead_lazy = float(np.median(dead1[:, lazy]))
+    dead_beyond = float(np.median(dead1[:, beyond][tb])) if tb.any() else nan
+    cmax = relu_toy.largest_trainable(cs, relu.outcome)
+    above, above_lin = _above_threshold(cs, relu.outcome), _above_threshold(cs, linear.outcome)
+    trivial = relu.outcome == relu_toy.TRIVIAL
+    lin_far = cs >= cfg.beyond_bound
+    draws = relu_toy.draw_params(cfg.seed + 10_000, cfg.width, cfg.lam0_draws)  # fresh draws, not the sweep's
+    return S7Record(
+        s7_width=cfg.width,
+        s7_seeds=cfg.seeds,
+        s7_lam0_draws=cfg.lam0_draws,
+        s7_lam0=float(np.mean(relu_toy.initial_ntk(draws, "relu"))),
+        s7_lam0_linear=float(np.mean(relu_toy.initial_ntk(draws, "linear"))),
+        s7_lazy_ratio=float(np.nanmin(median_over_seeds(ratio, lazy))),
+        s7_catapult_ratio=float(np.nanmax(median_over_seeds(ratio, cat))),
+        s7_catapult_ok=float(cat_ok.mean()),
+        s7_cmax=float(np.mean(cmax)),
+        s7_cmax_lo=float(cmax.min()),
+        s7_cmax_hi=float(cmax.max()),
+        s7_cmax_linear=float(np.mean(relu_toy.largest_trainable(cs, linear.outcome))),
+        s7_linear_diverged=float(np.mean(linear.outcome[:, lin_far] == relu_toy.DIVERGED)) if lin_far.any() else nan,
+        s7_beyond_ratio=float(np.median(ratio[:, beyond][tb])) if tb.any() else nan,
+        s7_dead_lazy=dead_lazy,
+        s7_dead_beyond=dead_beyond,
+        s7_dead_rise=dead_beyond - dead_lazy,
+        s7_dead2_beyond=float(np.median(relu.dead2[..., -1][:, beyond][tb])) if tb.any() else nan,
+        s7_trivial=float(trivial[above].mean()) if above.any() else nan,
+        s7_trivial_f=float(np.max(np.abs(relu.f[..., -1][trivial]))) if trivial.any() else nan,
+        s7_relu_diverged=float(np.mean(relu.outcome == relu_toy.DIVERGED)),
+        s7_linear_trivial=float(np.mean(linear.outcome[above_lin] == relu_toy.TRIVIAL)) if above_lin.any() else nan,
+    )
+
+
+def claims(rec: S7Record, cfg: S7Settings) -> list[_claims.Claim]:
+    """The section's claims (App. C.1, Fig. S7), each with an outcome that would fail it."""
+    return [
+        _claims.within_relative(
+            "s7_lam0", f"ReLU model, x = 1: λ0 = ‖∂f/∂θ‖² → 3/4 at infinite width (mean of {cfg.lam0_draws} draws)",
+            "App. C.1 (derived)", predicted=LAM0_INF, measured=rec.s7_lam0, rtol=cfg.lam0_rtol,
+        ),
+        _claims.at_least(
+            "s7_lazy", f"Lazy phase (η·λ0 ≤ {LAZY_MAX_C:g}): λ at t·η = {cfg.time:g} stays near λ0 "
+            "(smallest median λ_t/λ0)", _SOURCE, bound=cfg.lazy_min_ratio, measured=rec.s7_lazy_ratio,
+            predicted="≈ 1",
+        ),
+        _claims.at_least(
+            "s7_catapult", "Catapult phase (2 < η·λ0 < 4): runs converge with η·λ < 2 at t·η = "
+            f"{cfg.time:g} (fraction of runs)", _SOURCE, bound=cfg.catapult_required,
+            measured=rec.s7_catapult_ok, predicted="all",
+        ),
+        _claims.at_most(
+            "s7_linear_eta_max", "Linear control (same model and weights, σ = identity) stops training at "
+            "4/λ0: mean over seeds of its largest trainable η·λ0", "Sec. 2.1 (η_max = 4/λ0)",
+            bound=cfg.linear_bound, measured=rec.s7_cmax_linear, predicted=4.0,
+        ),
+        _claims.at_least(
+            "s7_relu_beyond_4", "ReLU trains beyond 4/λ0, where the linear control stops: mean over seeds of "
+            "the largest η·λ0 up to which every run trained (the paper's ≈ 12 is not reached at this width; "
+            "see the text)", _SOURCE, bound=cfg.beyond_bound, measured=rec.s7_cmax,
+            predicted="> 4 (paper: ≈ 12)",
+        ),
+        _claims.at_least(
+            "s7_units_die", "Beyond 4/λ0 first-layer units die: rise of the dead fraction (trained runs, "
+            "median) over the lazy runs'", _SOURCE, bound=cfg.die_bound, measured=rec.s7_dead_rise,
+            predicted="> 0",
+        ),
+        _claims.at_least(
+            "s7_trivial", "Beyond its seed's largest trainable η·λ0 a ReLU run ends at f = 0 with a layer "
+            "all dead (fraction of such runs)", _SOURCE, bound=cfg.trivial_required, measured=rec.s7_trivial,
+            predicted="all",
+        ),
+        _claims.at_most(
+            "s7_no_divergence", "No ReLU run diverges, at any η·λ0 of the sweep (fraction diverged; the "
+            "linear control diverges beyond 4/λ0)", _SOURCE, bound=0.0, measured=rec.s7_relu_diverged,
+            predicted=0.0,
+        ),
+    ]

@@ -1,0 +1,157 @@
+"""Tests of catapult.relu_toy and catapult.chapters.relu_toy (App. C.1 / Fig. S7) on small inputs."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from catapult import relu_toy as rt
+from catapult.chapters import relu_toy as ch
+
+
+@pytest.fixture(scope="module")
+def params() -> rt.Params:
+    return rt.init_params(jax.random.PRNGKey(3), 16)
+
+
+@pytest.mark.parametrize("activation", rt.ACTIVATIONS)
+def test_forward_matches_definition(params, activation):
+    s = jax.nn.relu if activation == "relu" else (lambda z: z)
+    n = params.u.shape[0]
+    expected = params.v @ s(params.w @ s(params.u * 1.0) / np.sqrt(n)) / np.sqrt(n)
+    assert float(rt.forward(params, 1.0, activation)) == pytest.approx(float(expected), rel=1e-5)
+
+
+@pytest.mark.parametrize("activation", rt.ACTIVATIONS)
+def test_gd_step_matches_jax_grad(params, activation):
+    eta = 0.7
+    new = rt.gd_step(params, eta, 1.0, 1.0, activation)
+    g = jax.grad(lambda p: rt.loss(p, 1.0, 1.0, activation))(params)
+    for a, b, d in zip(new, params, g):
+        np.testing.assert_allclose(a, b - eta * d, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("activation", rt.ACTIVATIONS)
+def test_ntk_is_squared_gradient_norm(params, activation):
+    g = jax.grad(lambda p: rt.forward(p, 1.0, activation))(params)
+    expected = sum(float(jnp.sum(x**2)) for x in g)
+    assert float(rt.ntk(params, 1.0, activation)) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("activation", rt.ACTIVATIONS)
+def test_initial_ntk_matches_ntk(activation):
+    p = rt.draw_params(5, 12, 3)
+    got = rt.initial_ntk(p, activation)
+    want = [float(rt.ntk(rt.Params(*(a[i] for a in p)), 1.0, activation)) for i in range(3)]
+    np.testing.assert_allclose(got, want, rtol=1e-4)
+
+
+def test_lam0_approaches_three_quarters():
+    lam = [float(rt.ntk(rt.init_params(jax.random.PRNGKey(k), 1024))) for k in range(4)]
+    assert np.median(lam) == pytest.approx(0.75, rel=0.15)
+
+
+def test_bad_input_raises(params):
+    with pytest.raises(ValueError, match="activation"):
+        rt.forward(params, 1.0, "tanh")
+    with pytest.raises(ValueError, match="width"):
+        rt.init_params(jax.random.PRNGKey(0), 0)
+    with pytest.raises(ValueError, match="cs"):
+        rt.sweep(0, 8, [1.0, -2.0], 1, 5)
+    with pytest.raises(ValueError, match="steps"):
+        rt.sweep(0, 8, [1.0], 1, 0)
+    with pytest.raises(ValueError, match="n_seeds"):
+        rt.sweep(0, 8, [1.0], 0, 5)
+    with pytest.raises(ValueError, match="seed"):
+        rt.draw_params(-1, 8, 1)
+    with pytest.raises(ValueError, match="increasing"):
+        rt.largest_trainable([2.0, 1.0], [[0, 0]])
+    with pytest.raises(ValueError, match="scale"):
+        ch.s7_settings("huge")
+
+
+@pytest.fixture(scope="module")
+def small_sweeps():
+    cfg = ch.S7Settings(width=32, seeds=3, cs=(1.0, 3.0, 6.0, 40.0), steps=150)
+    return cfg, ch.run_sweeps(cfg)
+
+
+def test_sweep_outcomes_and_divergence_recorded(small_sweeps):
+    cfg, (relu, lin) = small_sweeps
+    assert relu.f.shape == (3, 4, 151) and relu.outcome.shape == (3, 4)
+    assert (relu.outcome[:, 0] == rt.TRAINED).all() and (lin.outcome[:, 0] == rt.TRAINED).all()
+    assert (lin.outcome[:, -1] == rt.DIVERGED).all()  # recorded, not raised
+    assert (relu.outcome[:, -1] == rt.TRIVIAL).all() and (relu.f[:, -1, -1] == 0).all()
+    np.testing.assert_allclose(relu.etas, np.asarray(cfg.cs)[None, :] / relu.lam0[:, None], rtol=1e-6)
+    # a run shorter than t·η = 100 has no λ reading (NaN), not an error
+    one = rt.sweep(0, 32, [1.0], 1, 1)
+    assert np.isfinite(one.f).all() and np.isnan(one.lam_at).all()
+
+
+def test_sweep_step_is_gd_step():
+    s = rt.sweep(1, 16, [2.5], 1, 3)
+    p = rt.Params(*(a[0] for a in rt.draw_params(1, 16, 1)))
+    assert float(rt.ntk(p)) == pytest.approx(float(s.lam0[0]), rel=1e-5)
+    for t in range(3):
+        assert float(rt.forward(p)) == pytest.approx(float(s.f[0, 0, t]), rel=1e-4, abs=1e-5)
+        p = rt.gd_step(p, float(s.etas[0, 0]))
+
+
+def test_largest_trainable():
+    cs = [1.0, 2.0, 3.0, 4.0]
+    out = np.array([[0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(rt.largest_trainable(cs, out), [2.0, 0.0, 4.0])
+
+
+def test_settings_seed_shift():
+    assert ch.s7_settings("ci", 3).seed == ch.S7_SCALES["ci"].seed + 3
+    assert ch.s7_settings("smoke").width == ch.S7_SCALES["smoke"].width
+
+
+GOOD = ch.S7Record(
+    s7_width=128, s7_seeds=8, s7_lam0_draws=64, s7_lam0=0.76, s7_lam0_linear=3.0, s7_lazy_ratio=0.9,
+    s7_catapult_ratio=0.5, s7_catapult_ok=1.0, s7_cmax=7.0, s7_cmax_lo=5.0, s7_cmax_hi=9.0, s7_cmax_linear=3.9,
+    s7_linear_diverged=1.0, s7_beyond_ratio=0.2, s7_dead_lazy=0.5, s7_dead_beyond=0.9, s7_dead_rise=0.4,
+    s7_dead2_beyond=0.7, s7_trivial=1.0, s7_trivial_f=0.0, s7_relu_diverged=0.0, s7_linear_trivial=0.0,
+)
+
+# each claim, and a value of its measured field pushed past its bound (the failing outcome named)
+PUSHED = {
+    "s7_lam0": {"s7_lam0": 3.0},  # the linear model's λ0 (or a missing 1/√n factor)
+    "s7_lazy": {"s7_lazy_ratio": 0.5},  # the kernel collapsing below η_crit
+    "s7_catapult": {"s7_catapult_ok": 0.5},  # catapult runs diverging or ending with ηλ ≥ 2
+    "s7_linear_eta_max": {"s7_cmax_linear": 6.0},  # a linear net training beyond 4/λ0
+    "s7_relu_beyond_4": {"s7_cmax": 4.5},  # ReLU stopping where the linear net does
+    "s7_units_die": {"s7_dead_rise": 0.05},  # no units dying
+    "s7_trivial": {"s7_trivial": 0.5},  # failed runs that do not end at f = 0
+    "s7_no_divergence": {"s7_relu_diverged": 0.01},  # one ReLU run diverging
+}
+
+
+def test_claims_hold_on_good_record():
+    cfg = ch.S7_SCALES["ci"]
+    got = ch.claims(GOOD, cfg)
+    assert all(c.holds for c in got)
+    assert sorted(c.id for c in got) == sorted(PUSHED)
+
+
+@pytest.mark.parametrize("claim_id", sorted(PUSHED))
+def test_each_claim_fails_alone(claim_id):
+    cfg = ch.S7_SCALES["ci"]
+    got = {c.id: c.holds for c in ch.claims(GOOD._replace(**PUSHED[claim_id]), cfg)}
+    assert not got[claim_id]
+    assert all(v for k, v in got.items() if k != claim_id)
+
+
+def test_measure_on_small_sweeps(small_sweeps):
+    cfg, (relu, lin) = small_sweeps
+    cfg = ch.S7Settings(width=32, seeds=3, cs=(1.0, 3.0, 6.0, 40.0), steps=150, beyond_bound=40.0)
+    rec = ch.measure(cfg, relu, lin)
+    assert 0.5 <= rec.s7_trivial <= 1 and rec.s7_trivial_f == 0.0 and rec.s7_linear_trivial == 0.0
+    assert rec.s7_linear_diverged == 1.0 and rec.s7_relu_diverged == 0.0
+    assert rec.s7_lam0 == pytest.approx(0.75, rel=0.3) and rec.s7_lam0_linear == pytest.approx(3.0, rel=0.3)
+    assert 0 <= rec.s7_dead_lazy <= 1
+    with pytest.raises(ValueError, match="grid"):
+        ch.measure(cfg, relu, relu._replace(cs=relu.cs[:2]))
