@@ -4,6 +4,7 @@ measured value crosses its bound, and its measurement functions on small synthet
 
 import numpy as np
 import pytest
+from claim_cases import claim_tests
 
 from catapult import full_model
 from catapult.chapters import full_model as ch2
@@ -57,24 +58,11 @@ BEYOND = [
 ]
 
 
-def test_claims_have_the_chapters_ids_and_hold_on_good_records():
-    checks = ch2.claims(**records())
-    assert [c.id for c in checks] == IDS
-    assert [c.id for c in checks if not c.holds] == []
-    assert all(c.statement and c.source for c in checks)
-    assert not any("Theorem" in c.source for c in checks)
-
-
-def test_every_claim_has_a_case_beyond_its_bound():
-    assert sorted(i for i, _, _ in BEYOND) == sorted(IDS)
-
-
-@pytest.mark.parametrize("claim_id, name, changes", BEYOND, ids=[i for i, _, _ in BEYOND])
-def test_a_claim_fails_alone_beyond_its_bound(claim_id, name, changes):
-    inputs = records()
-    inputs[name] = inputs[name]._replace(**changes) if isinstance(changes, dict) else changes
-    failing = [c for c in ch2.claims(**inputs) if not c.holds]
-    assert [c.id for c in failing] == [claim_id]
+(
+    test_claims_have_the_chapters_ids_and_hold_on_good_records,
+    test_every_claim_has_a_case_beyond_its_bound,
+    test_a_claim_fails_alone_beyond_its_bound,
+) = claim_tests(ch2.claims, records, IDS, BEYOND)
 
 
 # ------------------------------------------------------------------ chapter 2's measurements

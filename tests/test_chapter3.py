@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from claim_cases import claim_tests
 
 from catapult.chapters import linearization as ch3
 from catapult.linearize import Drift
@@ -59,23 +60,11 @@ BEYOND = [
 ]
 
 
-def test_claims_have_the_chapters_ids_and_hold_on_good_records():
-    checks = ch3.claims(**records())
-    assert [c.id for c in checks] == IDS
-    assert [c.id for c in checks if not c.holds] == []
-    assert all(c.statement and c.source for c in checks)
-
-
-def test_every_claim_has_a_case_beyond_its_bound():
-    assert sorted(i for i, _, _ in BEYOND) == sorted(IDS)
-
-
-@pytest.mark.parametrize("claim_id, name, changes", BEYOND, ids=[i for i, _, _ in BEYOND])
-def test_a_claim_fails_alone_beyond_its_bound(claim_id, name, changes):
-    inputs = records()
-    inputs[name] = inputs[name]._replace(**changes) if isinstance(changes, dict) else changes
-    failing = [c for c in ch3.claims(**inputs) if not c.holds]
-    assert [c.id for c in failing] == [claim_id]
+(
+    test_claims_have_the_chapters_ids_and_hold_on_good_records,
+    test_every_claim_has_a_case_beyond_its_bound,
+    test_a_claim_fails_alone_beyond_its_bound,
+) = claim_tests(ch3.claims, records, IDS, BEYOND)
 
 
 def test_the_trainable_rate_must_be_near_12_from_both_sides_and_a_diverged_control_departs():
