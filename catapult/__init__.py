@@ -34,5 +34,5 @@ science module imports it.
 
 from .scales import SCALES, settings
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 __all__ = ["SCALES", "settings", "__version__"]

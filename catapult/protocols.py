@@ -68,6 +68,7 @@ class Comparison(NamedTuple):
     phys_train_acc: np.ndarray  # (s, n) protocol (b): after phase 2
     phys_test_acc: np.ndarray  # (s, n)
     fit_step: np.ndarray  # (s, n) step at which batch accuracy reached 1 (stop_at_fit), -1 if never
+    fixed_params: Any = None  # protocol (a)'s parameters, leaves with leading axes (s, n) (keep_params), else None
 
     def eval_time(self) -> np.ndarray:
         """(s, n, E) physical time t·η of the accuracy records."""
@@ -75,7 +76,8 @@ class Comparison(NamedTuple):
 
 
 @functools.lru_cache(maxsize=16)
-def _program(apply_fn, steps, final_steps, has_final, weight_decay, loss_cap, stop_at_fit, eval_chunk, loop):
+def _program(apply_fn, steps, final_steps, has_final, weight_decay, loss_cap, stop_at_fit, eval_chunk, loop,
+             keep_params=False):
     """The program for one configuration (cached; repeated calls reuse the compile): every
     (seed, η) run is one entry of a carry with leading axes (s, n), stepped by
     :func:`catapult.loop.iterate` through phase 1 and, from the per-η copies, phase 2."""
@@ -158,7 +160,8 @@ def _program(apply_fn, steps, final_steps, has_final, weight_decay, loss_cap, st
             final_rec = jnp.where(dead, jnp.full((2,), jnp.nan, jnp.float32), accs(p, x, y, xt, yt))
             recs = jnp.concatenate([recs, final_rec[None]])
             budget_test = jnp.where(snap_dead, nan, accuracy(snap, xt, yt))
-            return dict(loss=losses, recs=recs, dead=dead, budget_test=budget_test, fit_at=fit_at), (snap, snap_dead)
+            kept = dict(params=p) if keep_params else {}
+            return dict(loss=losses, recs=recs, dead=dead, budget_test=budget_test, fit_at=fit_at, **kept), (snap, snap_dead)
 
         return over_runs(one_end, (0, 0, 0, 0))(carry, losses, recs, budget)
 
@@ -207,6 +210,7 @@ def compare(
     stop_at_fit: bool = False,
     eval_chunk: int = 1000,
     loop: str = "scan",
+    keep_params: bool = False,
 ) -> Comparison:
     """Train every seed's ``params`` (leaves stacked on axis 0) at every η; both protocols.
 
@@ -219,8 +223,9 @@ def compare(
     order of :func:`catapult.train.batch_indices`, shared by every run); ``eval_every``:
     spacing of the accuracy records (default: only at the end); ``loop="python"`` runs the
     same vmapped step, compiled once, from a Python loop instead of ``lax.scan`` (XLA:CPU
-    runs convolutions inside loop bodies 10-20x slower, jax#12868; use it for CNNs on CPU).
-    See the module docstring.
+    runs convolutions inside loop bodies 10-20x slower, jax#12868; use it for CNNs on CPU);
+    ``keep_params``: also return protocol (a)'s final parameters (e.g. to count dead ReLU units
+    beyond 12/λ0, Fig. S7). See the module docstring.
     """
     leaves = jax.tree_util.tree_leaves(params)
     if not leaves or len({a.shape[0] for a in leaves}) != 1:
@@ -265,7 +270,7 @@ def compare(
     idx = train.batch_indices(x.shape[0], batch_size, steps + final_steps + 1, seed)
     program = _program(
         apply_fn, steps, final_steps, bool(final_steps), float(weight_decay), cap, bool(stop_at_fit), int(eval_chunk),
-        one_of("loop", loop, ("scan", "python")),
+        one_of("loop", loop, ("scan", "python")), bool(keep_params),
     )
     dtype = leaves[0].dtype
     res = jax.device_get(
@@ -295,6 +300,7 @@ def compare(
         phys_train_acc=phys[..., 0],
         phys_test_acc=phys[..., 1],
         fit_step=np.asarray(res["fit_at"]).astype(np.int64),
+        fixed_params=res.get("params"),
     )
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "best_of_two",
     "best_inside_vs_outside",
     "above_vs_below",
+    "band_difference",
 ]
 
 
@@ -102,3 +103,28 @@ def above_vs_below(rel: Any, acc: Any, chance: float) -> tuple[float, float]:
     if i_hi is None or i_lo is None:
         raise ValueError("rel must contain learning rates both above and below η_crit (values > 1 and < 1).")
     return float(m[i_hi] - m[i_lo]), float(max(s[i_hi], s[i_lo]))
+
+
+def band_difference(rel: Any, acc: Any, chance: float, above: tuple[float, float],
+                    below: tuple[float, float]) -> tuple[float, float, int]:
+    """Mean accuracy over a band of learning rates above η_crit minus the mean over a band below
+    it, and its standard error over independent seeds (Lewkowycz et al. 2020, Sec. 3.2, Figs. 4
+    and 5: the catapult phase generalizes better than the lazy one). ``acc``: (seeds, rates), one
+    independent initialization per row, every seed trained at every rate of ``rel`` (η/η_crit);
+    divergent runs (NaN) count at ``chance``. ``above``/``below``: (lo, hi), the closed ranges of
+    ``rel`` in each band. Each seed gives one difference of its two band means (paired: the same
+    initialization on both sides); returns their mean, their standard error (ddof = 1; NaN for
+    one seed) and the number of seeds. Fails loudly on an empty band."""
+    rel = np.asarray(rel, float)
+    a = at_chance(acc, chance)
+    if a.ndim != 2 or a.shape[1] != rel.size:
+        raise ValueError(f"acc must be (seeds, rates) with {rel.size} rates, got shape {a.shape}.")
+    bands = []
+    for name, (lo, hi) in (("above", above), ("below", below)):
+        mask = (rel >= lo) & (rel <= hi)
+        if not mask.any():
+            raise ValueError(f"the {name} band [{lo:g}, {hi:g}] holds none of the rates {rel.tolist()}.")
+        bands.append(a[:, mask].mean(axis=1))
+    diff = bands[0] - bands[1]
+    mean, err = mean_and_error(diff)
+    return mean, err, int(diff.size)

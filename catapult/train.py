@@ -526,3 +526,19 @@ def param_norm_ratio(run: Run, params0: Any) -> np.ndarray:
     sq = sum(np.sum(np.square(np.asarray(p, np.float64)).reshape(run.etas.size, -1), axis=1)
              for p in jax.tree_util.tree_leaves(run.params))
     return np.sqrt(sq / sq0)
+
+
+def loss_rise(run: Run) -> np.ndarray:
+    """(n,) each run's largest loss after the start over its initial loss, max_{t≥1} L_t/L_0.
+
+    The catapult's signature (Sec. 3.1, Fig. 3a,d): above η_crit the loss first grows, then
+    falls; in the lazy phase it only falls (up to minibatch noise, since L_t is the loss on
+    step t's batch). A run that diverges gives inf; NaN records are skipped.
+    """
+    out = np.full(run.etas.shape, np.inf)
+    for i in range(run.etas.size):
+        loss = run.loss[i]
+        if run.divergent[i] or not np.isfinite(loss[1:]).any():
+            continue
+        out[i] = float(np.nanmax(loss[1:]) / loss[0])
+    return out

@@ -1,6 +1,6 @@
-"""Chapter 4's measurement records and claims (catapult.chapters.deep_curvature): on small records built by hand, the claims give the chapter's ids and a claim fails
-when its measured value is beyond its bound; readouts compute what the prose quotes, and every name a
-glue record carries is one the chapter's prose uses."""
+"""Chapter 4's measurement records and claims (catapult.chapters.deep_curvature): on small records built by
+hand, the claims give the chapter's ids and each fails alone when its measured value is beyond its bound;
+readouts compute what the prose quotes, and every name a glue record carries is one the chapter's prose uses."""
 
 import json
 import re
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from claim_cases import claim_tests
 
 from catapult import settings, train
 from catapult.chapters import deep_curvature as ch4
@@ -21,56 +22,82 @@ def record(cls, **fields):
     return cls(**{name: fields.pop(name, None) for name in cls._fields}, **fields)
 
 
-def by_id(checks):
-    return {c.id: c for c in checks}
-
-
 def prose_names(chapter: str) -> set[str]:
     nb = json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
     text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     return set(re.findall(r"\{glue:text\}`([^`]+)`", text))
 
 
-CH4_IDS = [
-    "lazy_lambda_constant", "catapult_lambda_below_2_over_eta", "spike_short", "relu_trains_above_4",
-    "relu_diverges_below_20", "tanh_max_below_relu", "wrn_lazy_lambda_constant", "wrn_catapult_lambda_below_2_over_eta",
-    "wrn_spike_short", "wrn_trains_above_4",
+IDS = [
+    "lazy_drift_shrinks_with_width", "lazy_loss_falls", "catapult_loss_rises", "catapult_lambda_below_2_over_eta",
+    "spike_short", "relu_trains_above_4", "relu_diverges_below_20", "tanh_max_near_4", "wrn_lazy_lambda_constant",
+    "wrn_loss_rises", "wrn_catapult_lambda_below_2_over_eta", "wrn_spike_short", "plain_wrn_loss_rises",
+    "plain_wrn_catapult_lambda_below_2_over_eta", "plain_wrn_diverges_below_20",
 ]
 
 
-def ch4_records(lazy_dev=0.03, wrn_spike=4.0):
+def fc_record(**changes) -> ch4.FCChecks:
     fc = ch4.FCChecks(
         eta_max={"relu": 12.0, "tanh": 5.0}, first_div={"relu": 14.0, "tanh": 6.0},
-        lazy_dev=np.array([0.01, lazy_dev]), cat_ratio=np.array([0.8, 0.95]), tanh_ratio=np.array([]),
-        spike_steps=np.array([3.0, 7.0]),
+        lazy_dev=np.array([0.01, 0.08]), drift=np.array([0.2, 0.1]), lazy_rise=np.array([0.5, 0.7]),
+        cat_rise=np.array([2.5, 14.0]), near_rise=np.array([0.8]), cat_ratio=np.array([0.86, 0.3]),
+        tanh_ratio=np.array([0.99, 1.02]), spike_steps=np.array([3.0, 5.0]), tanh_spike=np.array([9.0]),
     )
-    wrn = record(ch4.WRNChecks, lazy_dev=np.array([0.02]), cat_ratio=np.array([0.7]),
-                 spike_steps=np.array([2.0, wrn_spike]), eta_max=9.0)
-    return fc, wrn
+    return fc._replace(**changes)
 
 
-def test_ch4_claims_ids_and_bounds():
-    cfg = settings("04_deep_curvature", "smoke")
-    checks = ch4.claims(cfg, *ch4_records())
-    assert [c.id for c in checks] == CH4_IDS
-    assert all(c.holds for c in checks)
-    assert not by_id(ch4.claims(cfg, *ch4_records(lazy_dev=0.11)))["lazy_lambda_constant"].holds
-    assert not by_id(ch4.claims(cfg, *ch4_records(wrn_spike=100.0)))["wrn_spike_short"].holds
-    fc, wrn = ch4_records()
-    assert not by_id(ch4.claims(cfg, fc._replace(cat_ratio=np.array([0.8, 1.2])), wrn))[
-        "catapult_lambda_below_2_over_eta"].holds
+def wrn_record(**changes) -> ch4.WRNChecks:
+    wrn = record(ch4.WRNChecks, lazy_dev=np.array([0.02]), cat=np.array([False, True, True]),
+                 cat_ratio=np.array([0.7, 0.5]), cat_rise=np.array([1.5, 3.0]), spike_steps=np.array([2.0, 4.0]),
+                 eta_max=9.0, first_div=14.0)
+    return wrn._replace(**changes)
+
+
+def records() -> dict:
+    return dict(cfg=settings(CHAPTER, "smoke"), fc=fc_record(), wrn=wrn_record(), plain=wrn_record())
+
+
+#: (claim id, record, changes): the outcome that would have failed each claim (a width-independent drift, a
+#: lazy loss that spikes, a catapult run whose loss never rose, λ left above 2/η, a spike as slow as near η_crit,
+#: a net that diverges at the two-layer 4/λ0 or never, a tanh net trainable as far as ReLU, the LayerNorm
+#: WRN's never-diverging sweep).
+BEYOND = [
+    ("lazy_drift_shrinks_with_width", "fc", dict(drift=np.array([0.1, 0.11]))),
+    ("lazy_loss_falls", "fc", dict(lazy_rise=np.array([0.5, 2.53]))),
+    ("catapult_loss_rises", "fc", dict(cat_rise=np.array([0.81, 14.0]))),
+    ("catapult_lambda_below_2_over_eta", "fc", dict(cat_ratio=np.array([1.02, 0.3]))),
+    ("spike_short", "fc", dict(spike_steps=np.array([3.0, 11.0]))),
+    ("spike_short", "fc", dict(spike_steps=np.array([]))),
+    ("relu_trains_above_4", "fc", dict(eta_max={"relu": 3.6, "tanh": 5.0})),
+    ("relu_diverges_below_20", "fc", dict(first_div={"relu": float("nan"), "tanh": 6.0})),
+    ("tanh_max_near_4", "fc", dict(eta_max={"relu": 12.0, "tanh": 12.0})),
+    ("wrn_lazy_lambda_constant", "wrn", dict(lazy_dev=np.array([0.11]))),
+    ("wrn_loss_rises", "wrn", dict(cat_rise=np.array([0.9, 3.0]))),
+    ("wrn_catapult_lambda_below_2_over_eta", "wrn", dict(cat_ratio=np.array([1.1, 0.5]))),
+    ("wrn_spike_short", "wrn", dict(spike_steps=np.array([2.0, 21.0]))),
+    ("plain_wrn_loss_rises", "plain", dict(cat_rise=np.array([0.9, 3.0]))),
+    ("plain_wrn_catapult_lambda_below_2_over_eta", "plain", dict(cat_ratio=np.array([1.1, 0.5]))),
+    ("plain_wrn_diverges_below_20", "plain", dict(first_div=float("inf"))),
+]
+
+(
+    test_claims_have_the_chapters_ids_and_hold_on_good_records,
+    test_every_claim_has_a_case_beyond_its_bound,
+    test_a_claim_fails_alone_beyond_its_bound,
+) = claim_tests(ch4.claims, records, IDS, BEYOND)
 
 
 def test_ch4_fc_readout():
-    fc, _ = ch4_records()
-    r = ch4.fc_readout(fc)
-    assert r.lazy_dev_max == pytest.approx(3.0) and r.n_lazy == 2 and r.n_cat == 2 and r.spike_max == 7.0
-    assert r.tanh_ratio == "n/a" and r.relu_eta_max == 12.0 and r.tanh_first_div == 6.0
-    assert ch4.fc_readout(fc._replace(tanh_ratio=np.array([0.97, 1.04]))).tanh_ratio == "0.97–1.04"
+    r = ch4.fc_readout(fc_record())
+    assert r.lazy_dev_max == pytest.approx(8.0) and r.n_lazy == 2 and r.n_cat == 2 and r.spike_max == 5.0
+    assert r.drift_shrink == pytest.approx(0.5) and r.drift_narrow == pytest.approx(20.0)
+    assert r.tanh_ratio == "0.990–1.020" and r.relu_eta_max == 12.0 and r.tanh_first_div == 6.0
+    assert r.cat_rise_min == 2.5 and r.lazy_rise_max == 0.7 and r.near_rise == "0.80–0.80"
+    assert ch4.fc_readout(fc_record(tanh_ratio=np.array([]))).tanh_ratio == "n/a"
 
 
 def test_ch4_fc_checks_reads_a_sweep():
-    cfg = settings("04_deep_curvature", "smoke")
+    cfg = settings(CHAPTER, "smoke")
     factors = np.asarray(cfg.eta_over_crit)
     n, lam0 = factors.size, 2.0
     etas = factors * 2 / lam0
@@ -79,20 +106,30 @@ def test_ch4_fc_checks_reads_a_sweep():
     loss = np.tile(np.linspace(1.0, 0.5, steps.size), (n, 1))
     loss[:, 1] = np.where(factors > 1, 3.0, loss[:, 1])  # a spike at step 1 above η_crit
     run = record(train.Run, etas=etas, loss_steps=steps, loss=loss, divergent=div,
-                 lam_steps=np.array([0, 5]), lam=np.full((n, 2), lam0), lam_times=np.array([1.0]),
-                 lam_at=np.where(factors[:, None] > 1, 0.9 * 2 / etas[:, None], lam0))
-    sweep = ch4.FCSweep(lam0=lam0, tau=1.0, run=run, steps=10, seconds=0.0)
-    c = ch4.fc_checks(cfg, {"relu": sweep, "tanh": sweep})
+                 lam_steps=np.array([0, 5]), lam=np.full((n, 2), lam0), lam_times=np.array([1.0, 4.0]),
+                 lam_at=np.where(factors[:, None] > 1, 0.9 * 2 / etas[:, None], lam0) * np.ones((1, 2)))
+    sweep = ch4.FCSweep(lam0=lam0, tau=1.0, late=4.0, run=run, steps=10, seconds=0.0)
+    drift = ch4.LazyDrift(widths=np.array([256, 1024]), lam0=np.array([2.0, 2.0]), drift=np.array([0.2, 0.1]),
+                          seconds=0.0)
+    c = ch4.fc_checks(cfg, {"relu": sweep, "tanh": sweep}, drift)
     assert c.eta_max["relu"] == pytest.approx(factors[~div].max() * 2)
     assert c.first_div["relu"] == pytest.approx(factors[div].min() * 2)
     assert np.all(c.lazy_dev == 0) and np.allclose(c.cat_ratio, 0.9) and np.all(c.spike_steps == 2)
     assert c.lazy_dev.size == 2 * np.sum(factors <= cfg.lazy_max)
+    assert np.all(c.lazy_rise < 1) and np.allclose(c.cat_rise, 3.0) and np.allclose(c.drift, [0.2, 0.1])
+
+
+def test_loss_rise_reads_peak_over_initial():
+    run = record(train.Run, etas=np.array([1.0, 2.0, 3.0]), divergent=np.array([False, False, True]),
+                 loss=np.array([[1.0, 0.5, 0.4], [1.0, 4.0, 0.2], [1.0, 5.0, np.nan]]))
+    assert np.allclose(train.loss_rise(run), [0.5, 4.0, np.inf])
 
 
 # ------------------------------------------------------------------ glue records and prose
 
 #: The chapter's glue records: every name they carry is one the prose uses.
-GLUE_RECORDS = [ch4.ProseSettings, ch4.Lambda0s, ch4.FCReadout, ch4.WRNSettings, ch4.WRNReadout, ch4.PaperCost]
+GLUE_RECORDS = [ch4.ProseSettings, ch4.Lambda0s, ch4.FCReadout, ch4.WRNSettings, ch4.WRNReadout, ch4.PlainReadout,
+                ch4.PaperCost]
 
 #: Glued by the chapter, though its prose does not (yet) quote them.
 UNQUOTED: set[str] = set()
@@ -103,3 +140,24 @@ def test_glue_records_carry_names_the_prose_uses(cls):
     used = prose_names(CHAPTER) | UNQUOTED
     unused = sorted(set(cls._fields) - used)
     assert not unused, f"{cls.__name__} glues names {CHAPTER}'s prose never uses: {unused}"
+
+
+def test_ch4_wrn_checks_and_readouts_read_a_sweep():
+    cfg = settings(CHAPTER, "ci")
+    factors = np.array([0.5, 1.5, 2.5, 16.0])
+    n, lam0, steps = factors.size, 2.0, 8
+    loss = np.tile(np.linspace(1.0, 0.5, steps + 1), (n, 1))
+    loss[2:, 2] = 3.0  # the runs at 2.5 and 16 η_crit rise at step 2
+    run = record(train.Run, etas=factors * 2 / lam0, loss_steps=np.arange(steps + 1), loss=loss,
+                 divergent=np.zeros(n, bool), lam_steps=np.array([0, 1, 4, 8]), lam=np.full((n, 4), lam0),
+                 lam_times=np.array([1.0]), lam_at=np.full((n, 1), 0.5), test_accuracy=np.full(n, 0.1),
+                 params={"w": np.ones((n, 3))})
+    sweep = ch4.WRNSweep(params={"w": np.ones(3)}, lam0=lam0, factors=factors, tau=1.0, steps=steps, run=run,
+                         seconds=0.0)
+    c = ch4.wrn_checks(cfg, sweep)
+    assert np.allclose(c.cat_rise, 3.0) and c.cat_rise.size == 2 and np.all(c.spike_steps == 3)
+    assert np.allclose(c.scale_free, factors[c.cat]) and c.first_div == np.inf and c.eta_max == 32.0
+    r = ch4.wrn_readout(cfg, sweep, c)
+    assert r.wrn_peaks.startswith("3: 0.") and r.wrn_rise_lo == 5.0 and r.wrn_cat_rise == 3.0
+    p = ch4.plain_readout(cfg, sweep, c)
+    assert p.plain_lazy_dev == pytest.approx(75.0) and p.plain_n_cat == 2 and p.plain_first_div == np.inf

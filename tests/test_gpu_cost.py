@@ -33,3 +33,10 @@ def test_sgd_hours():
     assert gpu_cost.sgd_hours(1e9, steps=1000, batch_size=100, n_train=1000, log_every=100, tflops=1.0) == pytest.approx(310 / 3600)
     with pytest.raises(ValueError, match="tflops"):
         gpu_cost.sgd_hours(1e9, steps=10, batch_size=1, n_train=1, log_every=1, tflops=0)
+
+
+def test_lowered_flops_counts_without_compiling_and_agrees_with_forward_flops():
+    a, b = jax.ShapeDtypeStruct((64, 32), jnp.float32), jax.ShapeDtypeStruct((32, 16), jnp.float32)
+    flops = gpu_cost.lowered_flops(jnp.matmul, a, b)  # shapes only: nothing is allocated or compiled
+    assert flops == pytest.approx(2 * 64 * 32 * 16, rel=0.05)
+    assert flops == pytest.approx(gpu_cost.forward_flops(jnp.matmul, jnp.ones((64, 32)), jnp.ones((32, 16))), rel=0.05)

@@ -541,3 +541,30 @@ def test_the_package_reexports_each_module():
             assert getattr(sphere, n) is getattr(m, n), f"catapult.sphere.{n} is not {m.__name__}.{n}"
     assert sphere.mean_and_error is stats.mean_and_error
     assert sphere.best_inside_vs_outside is stats.best_inside_vs_outside
+
+
+def test_late_trend_tells_a_steady_trend_from_stationary_noise():
+    t = np.arange(41, dtype=float)
+    rng = np.random.default_rng(0)
+    loss = np.stack([1.0 - 0.01 * t, 0.5 + 0.01 * rng.standard_normal((200, 41))[0]])  # a ramp, then noise
+    runs = sphere.Runs(loss=loss, accuracy=np.ones_like(loss), steps=t, w=None, diverged=np.zeros(2, bool),
+                       diverged_at=-np.ones(2, int))
+    trend = sphere.late_trend(runs)
+    assert trend[0] == pytest.approx(-np.sqrt(12 * 10 / 12), rel=0.1)  # √(12 (n−1)/(n+1)) for n = 11 records
+    assert abs(trend[1]) < 2.0
+    noise = 0.5 + 0.01 * rng.standard_normal((500, 41))
+    many = sphere.Runs(loss=noise, accuracy=np.ones_like(noise), steps=t, w=None, diverged=np.zeros(500, bool),
+                       diverged_at=-np.ones(500, int))
+    assert np.mean(np.abs(sphere.late_trend(many))) < 1.5
+
+
+def test_average_trajectory_is_the_projected_mean_of_its_checkpoints(task, net, sweep):
+    plrs = [0.01, 0.3]
+    w_avg, last = sphere.average_trajectory(net, task.x_train, task.y_train, sweep.w, plrs, 2, 10, batch_size=8, key=KEY)
+    first = sphere.continue_pretraining(net, task.x_train, task.y_train, sweep.w, plrs, 10, batch_size=8, log_every=10,
+                                        key=jax.random.fold_in(KEY, 0))
+    expected = sweep.w + first.w + last.w
+    np.testing.assert_allclose(w_avg, expected / np.linalg.norm(expected, axis=-1, keepdims=True), rtol=1e-5, atol=1e-6)
+    assert w_avg.shape == sweep.w.shape
+    with pytest.raises(ValueError):
+        sphere.average_trajectory(net, task.x_train, task.y_train, sweep.w, plrs, 0, 10, batch_size=8, key=KEY)

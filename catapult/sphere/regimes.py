@@ -22,6 +22,7 @@ __all__ = [
     "Regimes",
     "late_statistics",
     "late_accuracy",
+    "late_trend",
     "classify_regimes",
     "subregimes",
 ]
@@ -63,6 +64,21 @@ def late_accuracy(runs: Runs, window: float = 0.25) -> np.ndarray:
     per run (shape runs.accuracy.shape[:-1]); regime 3 sits at chance."""
     with np.errstate(invalid="ignore"):
         return np.mean(_late(runs.accuracy, window), axis=-1)
+
+
+def late_trend(runs: Runs, window: float = 0.25) -> np.ndarray:
+    """The trend of the logged training loss over the same late window as :func:`late_statistics`,
+    per run: the least-squares line's rise across the window over the window's standard deviation.
+    A steady linear trend over n records gives ±√(12 (n−1)/(n+1)) (3.2 for n = 11) whatever its size;
+    a stationary loss with independent fluctuations gives about 1 in size (Sadrtdinov et al. 2024,
+    Sec. 3: regime 2 is a stationary state). NaN for divergent runs or a constant loss."""
+    tail = np.asarray(_late(runs.loss, window), dtype=float)
+    t = np.arange(tail.shape[-1], dtype=float)
+    t = t - t.mean()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = np.sum(tail * t, axis=-1) / np.sum(t**2)
+        sd = np.std(tail, axis=-1)
+        return np.where(sd > 0, slope * (t[-1] - t[0]) / np.where(sd > 0, sd, 1.0), np.nan)
 
 
 def classify_regimes(

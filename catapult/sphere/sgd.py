@@ -42,6 +42,7 @@ __all__ = [
     "initial_points",
     "pretrain",
     "continue_pretraining",
+    "average_trajectory",
     "finetune",
 ]
 
@@ -223,6 +224,37 @@ def continue_pretraining(
     steps, batch_size, log_every = _checked_schedule(steps, batch_size, log_every, x.shape[0])
     keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(w_end.shape[1]))  # (S, 2)
     return _runs(net, x, y, project(w_end), plrs[:, None], keys, steps, batch_size, log_every, loop)
+
+
+def average_trajectory(
+    net: SphereNet,
+    x,
+    y,
+    w_end,
+    plrs,
+    checkpoints: int,
+    every: int,
+    *,
+    batch_size: int,
+    key: jax.Array,
+    loop: str = "scan",
+) -> tuple[np.ndarray, Runs]:
+    """Stochastic weight averaging (SWA) of the pre-training trajectory, as in the paper's code
+    (isadrtdinov/understanding-large-lrs: a uniform average of checkpoints taken at the constant PLR):
+    continue every end point ``w_end`` (P, S, D) at its own PLR for ``checkpoints`` stretches of
+    ``every`` steps (:func:`continue_pretraining`, stretch c with minibatch key ``fold_in(key, c)``),
+    and average ``w_end`` and the ``checkpoints`` later points. Returns the average, projected back
+    onto the sphere (the network is scale-invariant), and the runs of the last stretch (their ``w``:
+    the last checkpoint)."""
+    checkpoints = positive_int("checkpoints", checkpoints)
+    total = jnp.asarray(w_end, jnp.float32)
+    w, runs = total, None
+    for c in range(checkpoints):
+        runs = continue_pretraining(net, x, y, w, plrs, every, batch_size=batch_size, log_every=every,
+                                    key=jax.random.fold_in(key, c), loop=loop)
+        w = jnp.asarray(runs.w)
+        total = total + w
+    return np.asarray(project(total)), runs
 
 
 def finetune(
