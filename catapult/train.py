@@ -61,6 +61,7 @@ from ._checks import one_of, positive_array, positive_int
 __all__ = [
     "ApplyFn",
     "LOOPS",
+    "loss_rise",
     "conv_loop",
     "Curvature",
     "Run",

@@ -31,6 +31,8 @@ __all__ = [
     "Band",
     "bands",
     "band",
+    "at_train_accuracy",
+    "target_band",
     "first_beyond_max",
     "Summary",
     "summary",
