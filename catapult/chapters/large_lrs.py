@@ -1063,7 +1063,7 @@ def claims(reg: PLRSweep, st: Stationarity, tuned: FineTuning, geo: Geometry, sw
             "swa_recovers_2A_not_2B",
             "Test accuracy of the average of pre-training checkpoints minus that of the fine-tuned end point: 2A minus "
             "2B, in standard errors over seeds (a 2A run bounces in one basin, a 2B run wanders between basins)",
-            "Sec. 5; isadrtdinov/understanding-large-lrs (SWA)", bound=2.0, measured=sw.z, predicted="> 2",
+            "Sec. 5; SWA as in the paper's code", bound=2.0, measured=sw.z, predicted="> 2",
         ),
         _claims.at_least(
             "threshold_above_catapult_edge",
