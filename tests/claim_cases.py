@@ -2,6 +2,9 @@
 chapter's ids and hold on good records, every claim has a case beyond its bound, and each such
 case fails its claim alone."""
 
+import json
+import re
+from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -31,3 +34,18 @@ def claim_tests(claims: Callable, records: Callable[[], dict], ids: list[str], b
 
     return (test_claims_have_the_chapters_ids_and_hold_on_good_records, test_every_claim_has_a_case_beyond_its_bound,
             test_a_claim_fails_alone_beyond_its_bound)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def record(cls, **fields):
+    """A NamedTuple ``cls`` with ``fields`` set and every other field None."""
+    return cls(**{name: fields.pop(name, None) for name in cls._fields}, **fields)
+
+
+def prose_names(chapter: str) -> set[str]:
+    """The glue names a chapter's markdown cells quote ({glue:text}`name`)."""
+    nb = json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
+    text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    return set(re.findall(r"\{glue:text\}`([^`]+)`", text))

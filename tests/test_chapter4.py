@@ -2,13 +2,11 @@
 hand, the claims give the chapter's ids and each fails alone when its measured value is beyond its bound;
 readouts compute what the prose quotes, and every name a glue record carries is one the chapter's prose uses."""
 
-import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from claim_cases import claim_tests
+from claim_cases import claim_tests, prose_names, record
 
 from catapult import settings, train
 from catapult.chapters import deep_curvature as ch4
@@ -17,15 +15,8 @@ CHAPTER = "04_deep_curvature"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def record(cls, **fields):
-    """A NamedTuple ``cls`` with ``fields`` set and every other field None."""
-    return cls(**{name: fields.pop(name, None) for name in cls._fields}, **fields)
 
 
-def prose_names(chapter: str) -> set[str]:
-    nb = json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
-    text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    return set(re.findall(r"\{glue:text\}`([^`]+)`", text))
 
 
 IDS = [

@@ -4,13 +4,11 @@ band comparisons and readouts compute what the prose quotes, and every name a gl
 one the chapter's prose uses."""
 
 import dataclasses
-import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from claim_cases import claim_tests
+from claim_cases import claim_tests, prose_names, record
 
 from catapult import protocols, settings, stats
 from catapult.chapters import generalization as ch5
@@ -24,15 +22,8 @@ IDS = [
 ]
 
 
-def record(cls, **fields):
-    """A NamedTuple ``cls`` with ``fields`` set and every other field None."""
-    return cls(**{name: fields.pop(name, None) for name in cls._fields}, **fields)
 
 
-def prose_names(chapter: str) -> set[str]:
-    nb = json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
-    text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    return set(re.findall(r"\{glue:text\}`([^`]+)`", text))
 
 
 def summary(band=(0.05, 0.01, 4), phys=(0.03, 0.01, 4), collapsed=(True, True, True, True), at=8.0):
