@@ -191,3 +191,38 @@ def test_content_cut_off_at_either_width_is_reported_unless_it_scrolls_in_a_box_
     assert len(problems) == len(expected), problems
     for want in expected:
         assert any(want in p for p in problems), (want, problems)
+
+
+def _fake_browser(tmp_path: Path, hangs: int) -> str:
+    """A 'browser' that hangs (with a child process holding its output open) on its first ``hangs``
+    runs, then prints its arguments."""
+    count = tmp_path / "runs"
+    script = tmp_path / "fake-chromium"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'n=$(cat "{count}" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "{count}"\n'
+        f'if [ "$n" -le {hangs} ]; then sleep 60 & sleep 60; fi\n'
+        'echo "ran $n: $*"\n'
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_a_hung_browser_is_killed_with_its_children_and_tried_again(tmp_path):
+    import subprocess
+    import time
+
+    from catapult.book import headless
+
+    browser = _fake_browser(tmp_path, hangs=2)
+    start = time.monotonic()
+    proc = headless.run(browser, ["--headless"], ["page.html"], timeout=1, attempts=3)
+    assert proc.stdout.startswith("ran 3: --headless --user-data-dir=") and proc.stdout.rstrip().endswith("page.html")
+    assert time.monotonic() - start < 20  # the children holding the pipe were killed, not waited for
+
+    always = tmp_path / "always"
+    always.mkdir()
+    with pytest.raises(subprocess.TimeoutExpired):  # a browser that always hangs: the page times out
+        headless.run(_fake_browser(always, hangs=9), [], ["p"], timeout=0.5, attempts=2)
+    with pytest.raises(ValueError, match="attempts"):
+        headless.run(browser, [], [], attempts=0)

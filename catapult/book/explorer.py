@@ -15,8 +15,9 @@ import json
 import math
 import re
 import subprocess
-import tempfile
 from pathlib import Path
+
+from . import headless
 
 __all__ = ["ATOL", "DRIVER", "REFERENCE", "RTOL", "SETTINGS", "STEPS", "check_page", "compare", "driver",
            "export_reference", "reference", "results_from_dom"]
@@ -176,12 +177,10 @@ def check_page(browser: str, site_root: Path, rel: Path, flags: tuple[str, ...],
     text = page.read_text(encoding="utf-8", errors="replace")
     driven.write_text(text.replace("</body>", driver(data["settings"]) + "</body>", 1), encoding="utf-8")
     try:
-        with tempfile.TemporaryDirectory(prefix="catapult-explorer-", ignore_cleanup_errors=True) as profile:
-            proc = subprocess.run(
-                [browser, *flags, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}", "--dump-dom",
-                 driven.resolve().as_uri()],
-                capture_output=True, text=True, timeout=300,
-            )
+        proc = headless.run(browser, flags, [f"--virtual-time-budget={budget_ms}", "--dump-dom", driven.resolve().as_uri()],
+                            timeout=300)
+    except subprocess.TimeoutExpired:
+        return ["the explorer check timed out in the browser, three times"]
     finally:
         driven.unlink(missing_ok=True)
     results = results_from_dom(proc.stdout)

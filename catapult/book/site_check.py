@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Sequence
 from urllib.parse import quote, unquote, urlsplit
 
-from . import explorer
+from . import explorer, headless
 
 __all__ = [
     "CHROMIUM_FLAGS", "MUST_FIT", "WIDTHS", "SiteError", "browser_problems", "check", "figure_hashes",
@@ -333,15 +333,9 @@ def find_chromium() -> str | None:
 
 
 def _chromium(browser: str, args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
-    # Chromium's helper processes may still write to the profile as it exits: a failed clean-up
-    # of that temporary folder must not fail the check (it did once in a smoke build)
-    with tempfile.TemporaryDirectory(prefix="catapult-chromium-", ignore_cleanup_errors=True) as profile:
-        return subprocess.run(
-            [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+    """One headless Chromium run with :data:`CHROMIUM_FLAGS`; a hung browser is killed and retried
+    (:func:`catapult.book.headless.run`)."""
+    return headless.run(browser, CHROMIUM_FLAGS, args, timeout=timeout)
 
 
 def _crop(png: Path, width: int) -> None:
@@ -381,7 +375,7 @@ def browser_problems(browser: str, html_root: Path, page: Path, probe_copy: Path
                                    "--virtual-time-budget=15000", "--run-all-compositor-stages-before-draw",
                                    "--dump-dom", target.resolve().as_uri()])
     except subprocess.TimeoutExpired:
-        return [f"the browser timed out on the page ({width} px)"]
+        return [f"the browser timed out on the page ({width} px), three times"]
     if not screenshot.exists() or screenshot.stat().st_size == 0:
         problems.append(f"the browser saved no screenshot ({width} px)")
     elif width < MIN_WINDOW:
@@ -415,7 +409,7 @@ def check(
     chapters: Sequence[str] | None = None,
     browser: str | None = "auto",
     require_browser: bool = False,
-    workers: int = 3,
+    workers: int | None = None,
 ) -> list[str]:
     """Every problem of the site in ``out/html`` as 'page: problem' lines (empty: all good).
 
@@ -469,6 +463,8 @@ def check(
                 rel = page.relative_to(html_root)
                 problems += [f"{rel}: {p}" for p in explorer.check_page(exe, probe_root, rel, CHROMIUM_FLAGS)]
         jobs = {}
+        # one browser a core, three at most: more only makes each page slower to load
+        workers = workers or max(1, min(3, os.cpu_count() or 1))
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
             for page in all_pages:
                 rel = page.relative_to(html_root)
