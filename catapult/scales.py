@@ -453,6 +453,12 @@ class DeepCurvature(Settings):
     drift_rate: float = 0.5  # its η/η_crit
     drift_c: float = 80.0  # drift up to t·η = drift_c/λ0 (the paper's measuring time)
     examples: tuple[float, ...] = (0.5, 1.6, 2.0)  # η/η_crit of the runs drawn
+    momentum: float = 0.9  # μ of the heavy-ball sweep of the ReLU net (App. C.2, Fig. S8)
+    # its rates above the linear limit 2(1 + μ)/λ0, in units of it; the sweep adds the control rate, drift_rate η_crit
+    momentum_eta_over_crit: tuple[float, ...] = (1.2, 1.6, 3.0)
+    # the momentum catapult claim covers rates up to this (in the same units): at 2.0 one smoke run of seed 1 diverged,
+    # and 3.0 diverged at every ci seed tried (0-3), which the page shows
+    momentum_catapult_max: float = 1.6
     wrn: CurvatureWRN  # the Wide ResNet on CIFAR-10
     not_claimed: tuple[str, ...] = ()  # claims measured but not claimed at this scale (the claims cell)
 

@@ -5,8 +5,10 @@ at every learning rate of ``etas``: a ``lax.scan`` over steps, ``vmap``-ped over
 learning-rate axis, under one ``jit``. With several devices the learning-rate axis is
 split across them (``jax.sharding``), so the same call runs on one CPU or eight GPUs.
 
-- Optimizer: SGD without momentum (``optax.sgd``), optional weight decay added to the
-  gradient (``optax.add_decayed_weights``: L2 regularisation (wd/2)‖θ‖²).
+- Optimizer: SGD (``optax.sgd``), without momentum unless ``momentum`` = μ > 0 (heavy ball,
+  v ← μv + g, θ ← θ − ηv: a linear model is then stable for η < 2(1 + μ)/λ0, App. C.2), and
+  optional weight decay added to the gradient (``optax.add_decayed_weights``: L2
+  regularisation (wd/2)‖θ‖²).
 - Loss: MSE in the paper's normalization, L = (1/(2·m·k)) Σ_α Σ_i (f_i(x_α) − y_αi)² over
   a batch of m samples and k outputs, consistent with :mod:`catapult.ntk`'s Θ = JJᵀ/(m·k),
   so η_crit = 2/λ0.
@@ -184,6 +186,7 @@ def _program(
     keep_params: bool,
     loss_cap: float,
     weight_decay: float,
+    momentum: float,
     mesh,
     unroll: int | bool,
     loop: str,
@@ -201,8 +204,9 @@ def _program(
     else:
         shard = lambda tree: jax.lax.with_sharding_constraint(tree, by_eta)  # noqa: E731
 
-    def make_opt(eta):  # SGD, with L2 weight decay (wd/2)‖θ‖² added to the gradient
-        return optax.chain(optax.add_decayed_weights(weight_decay), optax.sgd(eta)) if weight_decay else optax.sgd(eta)
+    def make_opt(eta):  # SGD (heavy-ball momentum if μ > 0), with L2 weight decay (wd/2)‖θ‖² added to the gradient
+        sgd = optax.sgd(eta, momentum=momentum or None)
+        return optax.chain(optax.add_decayed_weights(weight_decay), sgd) if weight_decay else sgd
 
     python = loop == "python"
 
@@ -312,6 +316,7 @@ def sweep(
     record_every: int = 1,
     eig: Curvature | None = None,
     weight_decay: float = 0.0,
+    momentum: float = 0.0,
     loss_cap: float | None = None,
     keep_params: bool = False,
     eval_chunk: int = 1024,
@@ -325,7 +330,7 @@ def sweep(
     steps; with several ``devices`` (default ``jax.devices()``) the learning-rate axis is
     padded to a multiple of their number and split across them. ``x``: (N, ...) inputs,
     ``y``: (N, k) or (N,) targets; ``record_every`` thins the loss record (every step is
-    computed anyway); ``loss_cap``: a loss above it counts as divergence (default: only
+    computed anyway); ``momentum``: μ in [0, 1) of heavy-ball SGD; ``loss_cap``: a loss above it counts as divergence (default: only
     non-finite values do); ``keep_params``: return the final parameters (stacked over
     etas). See the module docstring for batches, records, divergence and curvature.
     """
@@ -339,6 +344,8 @@ def sweep(
     seed = int(seed)
     if not (isinstance(weight_decay, (int, float)) and math.isfinite(weight_decay) and weight_decay >= 0):
         raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}.")
+    if not (isinstance(momentum, (int, float)) and 0 <= momentum < 1):
+        raise ValueError(f"momentum must be a number in [0, 1) (0: plain SGD), got {momentum!r}.")
     cap = math.inf if loss_cap is None else float(positive_array("loss_cap", loss_cap)[0])
     x, y = jnp.asarray(x), jnp.asarray(y)
     if x.ndim < 2 or x.shape[0] == 0:
@@ -422,6 +429,7 @@ def sweep(
         bool(keep_params),
         cap,
         float(weight_decay),
+        float(momentum),
         mesh,
         unroll if isinstance(unroll, bool) else positive_int("unroll", unroll),
         loop,

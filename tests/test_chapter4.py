@@ -14,14 +14,10 @@ from catapult.chapters import deep_curvature as ch4
 CHAPTER = "04_deep_curvature"
 ROOT = Path(__file__).resolve().parent.parent
 
-
-
-
-
-
 IDS = [
     "lazy_drift_shrinks_with_width", "lazy_loss_falls", "catapult_loss_rises", "catapult_lambda_below_2_over_eta",
-    "spike_short", "relu_trains_above_4", "relu_diverges_below_20", "tanh_max_near_4", "wrn_lazy_lambda_constant",
+    "spike_short", "relu_trains_above_4", "relu_diverges_below_20", "tanh_max_near_4", "momentum_lambda_moves_below_crit",
+    "momentum_catapult_above_crit", "wrn_lazy_lambda_constant",
     "wrn_loss_rises", "wrn_catapult_lambda_below_2_over_eta", "wrn_spike_short", "plain_wrn_loss_rises",
     "plain_wrn_catapult_lambda_below_2_over_eta", "plain_wrn_diverges_below_20",
 ]
@@ -44,14 +40,22 @@ def wrn_record(**changes) -> ch4.WRNChecks:
     return wrn._replace(**changes)
 
 
+def mom_record(**changes) -> ch4.MomentumChecks:
+    mom = ch4.MomentumChecks(drift_momentum=0.6, drift_plain=0.12, ratio=np.array([0.02, 0.05]),
+                             trained=np.array([True, True]), rise=np.array([4.0, 8.0]), control_rise=0.9,
+                             diverged=np.array([11.4]))
+    return mom._replace(**changes)
+
+
 def records() -> dict:
-    return dict(cfg=settings(CHAPTER, "smoke"), fc=fc_record(), wrn=wrn_record(), plain=wrn_record())
+    return dict(cfg=settings(CHAPTER, "smoke"), fc=fc_record(), wrn=wrn_record(), plain=wrn_record(), mom=mom_record())
 
 
 #: (claim id, record, changes): the outcome that would have failed each claim (a width-independent drift, a
 #: lazy loss that spikes, a catapult run whose loss never rose, λ left above 2/η, a spike as slow as near η_crit,
-#: a net that diverges at the two-layer 4/λ0 or never, a tanh net trainable as far as ReLU, the LayerNorm
-#: WRN's never-diverging sweep).
+#: a net that diverges at the two-layer 4/λ0 or never, a tanh net trainable as far as ReLU, a momentum run as
+#: lazy as plain SGD, one that diverges above 2(1+μ)/λ0 as a linear model does or keeps λ above 2(1+μ)/η, the
+#: LayerNorm WRN's never-diverging sweep).
 BEYOND = [
     ("lazy_drift_shrinks_with_width", "fc", dict(drift=np.array([0.1, 0.11]))),
     ("lazy_loss_falls", "fc", dict(lazy_rise=np.array([0.5, 2.53]))),
@@ -62,6 +66,9 @@ BEYOND = [
     ("relu_trains_above_4", "fc", dict(eta_max={"relu": 3.6, "tanh": 5.0})),
     ("relu_diverges_below_20", "fc", dict(first_div={"relu": float("nan"), "tanh": 6.0})),
     ("tanh_max_near_4", "fc", dict(eta_max={"relu": 12.0, "tanh": 12.0})),
+    ("momentum_lambda_moves_below_crit", "mom", dict(drift_momentum=0.15)),
+    ("momentum_catapult_above_crit", "mom", dict(trained=np.array([True, False]))),
+    ("momentum_catapult_above_crit", "mom", dict(ratio=np.array([0.02, 1.1]))),
     ("wrn_lazy_lambda_constant", "wrn", dict(lazy_dev=np.array([0.11]))),
     ("wrn_loss_rises", "wrn", dict(cat_rise=np.array([0.9, 3.0]))),
     ("wrn_catapult_lambda_below_2_over_eta", "wrn", dict(cat_ratio=np.array([1.1, 0.5]))),
@@ -110,6 +117,45 @@ def test_ch4_fc_checks_reads_a_sweep():
     assert np.all(c.lazy_rise < 1) and np.allclose(c.cat_rise, 3.0) and np.allclose(c.drift, [0.2, 0.1])
 
 
+def test_ch4_momentum_checks_compare_the_control_run_step_for_step():
+    cfg = settings(CHAPTER, "smoke")
+    factors = np.asarray(cfg.eta_over_crit)
+    n, lam0, steps = factors.size, 2.0, 10
+    lam_steps = np.array([0, 5, 10])
+    plain_lam = np.full((n, 3), lam0)
+    i = int(np.flatnonzero(np.isclose(factors, cfg.drift_rate))[0])
+    plain_lam[i] = [lam0, 0.95 * lam0, 0.9 * lam0]  # the control: 10% drift
+    loss = np.tile(np.linspace(1.0, 0.5, steps + 1), (n, 1))
+    plain = ch4.FCSweep(lam0=lam0, tau=1.0, late=4.0, steps=steps, seconds=0.0, run=record(
+        train.Run, etas=factors * 2 / lam0, loss_steps=np.arange(steps + 1), loss=loss, divergent=np.zeros(n, bool),
+        lam_steps=lam_steps, lam=plain_lam, lam_times=np.zeros(0), lam_at=np.zeros((n, 0))))
+    mu = 0.9
+    etas = np.array([cfg.drift_rate * 2 / lam0, 1.2, 1.6, 3.0]) * np.array([1] + [2 * (1 + mu) / lam0] * 3)
+    mom_lam = np.array([[lam0, 0.8 * lam0, 0.5 * lam0], [lam0, 0.3, 0.1], [lam0, np.nan, np.nan], [lam0, np.nan, np.nan]])
+    mom_loss = np.array([np.linspace(1.0, 0.5, steps + 1)] * 4)
+    mom_loss[1, 1] = 4.0
+    mom_loss[2:, 1:] = np.nan
+    mom = ch4.MomentumSweep(momentum=mu, lam0=lam0, eta_crit=2 * (1 + mu) / lam0, plain_index=i, steps=steps,
+                            seconds=1.0, run=record(train.Run, etas=etas, loss_steps=np.arange(steps + 1), loss=mom_loss,
+                                                    divergent=np.array([False, False, True, True]), lam_steps=lam_steps,
+                                                    lam=mom_lam, lam_times=np.zeros(0), lam_at=np.zeros((4, 0))))
+    c = ch4.momentum_checks(mom, plain, catapult_max=1.6)  # the run at 3.0 is shown, not claimed
+    assert c.drift_momentum == pytest.approx(0.5) and c.drift_plain == pytest.approx(0.1)
+    assert c.trained.tolist() == [True, False] and c.ratio[0] == pytest.approx(etas[1] * 0.1 / (2 * (1 + mu)))
+    assert np.allclose(c.rise, [4.0, np.inf]) and c.control_rise == pytest.approx(0.95)
+    r = ch4.momentum_readout(mom, c, 1.6)
+    assert r.mom_drift == pytest.approx(50.0) and r.mom_drift_ratio == pytest.approx(5.0)
+    assert r.mom_n_trained == 1 and r.mom_n_above == 2 and r.mom_eta_crit_lam0 == pytest.approx(3.8)
+    assert r.mom_rates == "4.6, 6.1, 11" and r.mom_rise == "4.00–4.00" and r.mom_control_rise == pytest.approx(0.95)
+    assert r.mom_diverged == "6.1, 11"
+
+
+def test_ch4_momentum_needs_the_plain_control_rate():
+    cfg = settings(CHAPTER, "smoke").replace(drift_rate=0.3)
+    with pytest.raises(ValueError, match="drift_rate"):
+        ch4.sweep_momentum(cfg, None, None)
+
+
 def test_loss_rise_reads_peak_over_initial():
     run = record(train.Run, etas=np.array([1.0, 2.0, 3.0]), divergent=np.array([False, False, True]),
                  loss=np.array([[1.0, 0.5, 0.4], [1.0, 4.0, 0.2], [1.0, 5.0, np.nan]]))
@@ -119,7 +165,7 @@ def test_loss_rise_reads_peak_over_initial():
 # ------------------------------------------------------------------ glue records and prose
 
 #: The chapter's glue records: every name they carry is one the prose uses.
-GLUE_RECORDS = [ch4.ProseSettings, ch4.Lambda0s, ch4.FCReadout, ch4.WRNSettings, ch4.WRNReadout, ch4.PlainReadout,
+GLUE_RECORDS = [ch4.ProseSettings, ch4.Lambda0s, ch4.FCReadout, ch4.MomentumReadout, ch4.WRNSettings, ch4.WRNReadout, ch4.PlainReadout,
                 ch4.PaperCost]
 
 #: Glued by the chapter, though its prose does not (yet) quote them.

@@ -66,6 +66,24 @@ def test_linear_model_converges_below_and_diverges_above_eta_crit():
     np.testing.assert_allclose(run.lam_at, lam0, rtol=1e-4)
 
 
+def test_momentum_moves_the_linear_limit_to_2_times_1_plus_mu_over_lambda():
+    """App. C.2: with heavy-ball momentum μ a linear model converges for η < 2(1 + μ)/λ0 and diverges above;
+    momentum 0 is plain SGD, step for step."""
+    apply_fn, params, x, y = linear_problem()
+    lam0 = ntk.dense_top_eigenvalue(apply_fn, params, x)
+    mu = 0.9
+    limit = 2 * (1 + mu) / lam0
+    run = train.sweep(apply_fn, params, x, y, [0.5 / lam0, 0.97 * limit, 1.03 * limit], 6000, momentum=mu)
+    assert not run.divergent[:2].any() and np.all(run.loss[:2, -1] < 0.5 * run.loss[:2, 0])
+    np.testing.assert_allclose(run.loss[1, -1], run.loss[0, -1], rtol=1e-4)  # both at the least-squares minimum
+    assert run.divergent[2]
+    assert train.sweep(apply_fn, params, x, y, [0.97 * limit], 2000).divergent[0]  # without momentum it diverges
+    plain = train.sweep(apply_fn, params, x, y, [0.5 / lam0], 30)
+    np.testing.assert_array_equal(train.sweep(apply_fn, params, x, y, [0.5 / lam0], 30, momentum=0.0).loss, plain.loss)
+    # the first heavy-ball step is a plain step: it overshoots at ηλ0 > 2 even below the momentum limit
+    assert train.loss_rise(run)[1] > 1
+
+
 def test_divergence_is_recorded_without_raising_and_frozen():
     apply_fn, params, x, y = linear_problem()
     lam0 = ntk.dense_top_eigenvalue(apply_fn, params, x)
@@ -146,6 +164,8 @@ def test_curvature_record_follows_a_relu_network_and_lanczos_is_accurate():
         dict(batch_size=1000),
         dict(record_every=0),
         dict(weight_decay=-1.0),
+        dict(momentum=1.0),
+        dict(momentum=-0.1),
         dict(x_test=np.zeros((3, 10), np.float32)),
         dict(y=np.zeros((5, 2), np.float32)),
         dict(y=np.zeros((48, 3), np.float32)),

@@ -1,14 +1,16 @@
-"""Chapter 4, curvature dynamics of deep networks (Sec. 3.1 of the paper; Fig. 3, S10, S11, App. C.4):
-what its cells measure and the claims it checks.
+"""Chapter 4, curvature dynamics of deep networks (Sec. 3.1 of the paper; Fig. 3, S8, S10, S11, App. C.2,
+C.4): what its cells measure and the claims it checks.
 
 The chapter sweeps the learning rate of two fully connected networks on MNIST (ReLU and tanh,
-:func:`sweep_fc`), measures a lazy run's λ drift at several widths (:func:`lazy_drift`), and
+:func:`sweep_fc`), measures a lazy run's λ drift at several widths (:func:`lazy_drift`), trains
+the ReLU net with momentum (:func:`sweep_momentum`, Fig. S8), and
 sweeps a Wide ResNet on CIFAR-10 with LayerNorm and, as the control of Fig. S11, without
 normalization in the NTK parameterization (:func:`sweep_wrn`), and reads off λ_t and the loss.
 Records whose fields are the names the prose glues (``claims.glue_all(record, ...)``):
-:class:`ProseSettings`, :class:`Lambda0s`, :class:`FCReadout`, :class:`WRNSettings`,
-:class:`WRNReadout`, :class:`PlainReadout`, :class:`PaperCost`. :class:`FCChecks` and
-:class:`WRNChecks` hold the per-run outcomes the readouts and the claims are computed from.
+:class:`ProseSettings`, :class:`Lambda0s`, :class:`FCReadout`, :class:`MomentumReadout`,
+:class:`WRNSettings`, :class:`WRNReadout`, :class:`PlainReadout`, :class:`PaperCost`.
+:class:`FCChecks`, :class:`MomentumChecks` and :class:`WRNChecks` hold the per-run outcomes
+the readouts and the claims are computed from.
 :func:`claims` builds the chapter's claims from them.
 """
 
@@ -32,6 +34,13 @@ __all__ = [
     "sweep_fc",
     "LazyDrift",
     "lazy_drift",
+    "MomentumSweep",
+    "sweep_momentum",
+    "MomentumChecks",
+    "momentum_checks",
+    "MomentumReadout",
+    "momentum_readout",
+    "MOMENTUM_DRIFT_RATIO",
     "Lambda0s",
     "lambda0s",
     "FCChecks",
@@ -155,6 +164,105 @@ def lazy_drift(cfg: DeepCurvature, ds: data.Dataset) -> LazyDrift:
         drifts.append(float(train.lambda_drift(run, lam0, until)[0]))
     return LazyDrift(widths=np.asarray(cfg.drift_widths), lam0=np.asarray(lam0s), drift=np.asarray(drifts),
                      seconds=time.perf_counter() - start)
+
+
+class MomentumSweep(NamedTuple):
+    """The ReLU net of Fig. 3, same initialization, trained with heavy-ball SGD (App. C.2, Fig. S8).
+
+    With momentum μ a linear model is stable for η < 2(1 + μ)/λ0 (``eta_crit``), so the naive
+    lazy phase reaches 1 + μ times further than without momentum. ``run.etas[0]`` is the
+    control rate: the plain sweep's lazy run at ``cfg.drift_rate`` η_crit (below both limits);
+    the others are ``cfg.momentum_eta_over_crit`` × ``eta_crit``."""
+
+    momentum: float  # μ
+    lam0: float  # λ0 of the plain ReLU sweep (same initialization)
+    eta_crit: float  # 2(1 + μ)/λ0
+    run: train.Run  # the momentum sweep: [control η] + momentum_eta_over_crit × eta_crit
+    plain_index: int  # the control η's run in the plain ReLU sweep
+    steps: int  # steps of every run: the plain sweep's, so the control is compared step for step
+    seconds: float
+
+
+def sweep_momentum(cfg: DeepCurvature, ds: data.Dataset, plain: FCSweep) -> MomentumSweep:
+    """One ``train.sweep`` of the ReLU net with momentum ``cfg.momentum`` at the control rate
+    and at ``cfg.momentum_eta_over_crit`` × 2(1 + μ)/λ0, λ_t every ``cfg.eig_every`` steps, as
+    many steps as the plain ReLU sweep ``plain`` (:func:`sweep_fc`)."""
+    factors = np.asarray(cfg.eta_over_crit)
+    hit = np.flatnonzero(np.isclose(factors, cfg.drift_rate))
+    if not hit.size:
+        raise ValueError(f"the momentum control needs the plain sweep's run at drift_rate = {cfg.drift_rate:g} "
+                         f"η_crit; add it to eta_over_crit {cfg.eta_over_crit}")
+    mu, lam0 = cfg.momentum, plain.lam0
+    eta_crit = 2 * (1 + mu) / lam0
+    etas = np.concatenate([[cfg.drift_rate * ntk.eta_crit(lam0)], np.asarray(cfg.momentum_eta_over_crit) * eta_crit])
+    init_fn, apply_fn, _ = models.fully_connected(cfg.width, cfg.depth, ds.num_classes, nonlinearity="relu")
+    _, params = init_fn(jax.random.PRNGKey(cfg.seed), ds.x_train.shape)
+    start = time.perf_counter()
+    run = train.sweep(apply_fn, params, ds.x_train, ds.y_train, etas, plain.steps, batch_size=cfg.batch_size,
+                      seed=cfg.seed, momentum=mu,
+                      eig=train.Curvature(ds.x_train[: cfg.eig_samples], every=cfg.eig_every, iters=cfg.eig_iters))
+    return MomentumSweep(momentum=mu, lam0=lam0, eta_crit=eta_crit, run=run, plain_index=int(hit[0]),
+                         steps=plain.steps, seconds=time.perf_counter() - start)
+
+
+class MomentumChecks(NamedTuple):
+    """What the momentum sweep shows (App. C.2, Fig. S8)."""
+
+    drift_momentum: float  # max |λ_t/λ0 − 1| of the control-rate run with momentum, over the sweep's steps
+    drift_plain: float  # the same for the plain run at the same η and steps
+    ratio: np.ndarray  # runs from 2(1 + μ)/λ0 to catapult_max × it: η·λ_T/(2(1 + μ)) at the last step (NaN if diverged)
+    trained: np.ndarray  # the same runs: did not diverge
+    rise: np.ndarray  # the same runs: max_{t≥1} L_t/L0
+    control_rise: float  # the control run's max_{t≥1} L_t/L0
+    diverged: np.ndarray  # η·λ0 of every momentum run that diverged
+
+
+def momentum_checks(mom: MomentumSweep, plain: FCSweep, catapult_max: float) -> MomentumChecks:
+    """Compare λ_t of the control-rate run with and without momentum, step for step, and read
+    η·λ at the last step of the runs from 2(1 + μ)/λ0 to ``catapult_max`` times it."""
+    until = mom.steps * float(mom.run.etas[0])  # the same steps: the same η, so the same physical time
+    drift_m = float(train.lambda_drift(mom.run, mom.lam0, until)[0])
+    drift_p = float(train.lambda_drift(plain.run, plain.lam0, until)[mom.plain_index])
+    etas = mom.run.etas
+    sel = (etas > mom.eta_crit) & (etas <= catapult_max * mom.eta_crit * (1 + 1e-9))
+    ratio = etas[sel] * mom.run.lam[sel, -1] / (2 * (1 + mom.momentum))
+    rise = train.loss_rise(mom.run)
+    return MomentumChecks(drift_momentum=drift_m, drift_plain=drift_p, ratio=ratio, trained=~mom.run.divergent[sel],
+                          rise=rise[sel], control_rise=float(rise[0]), diverged=etas[mom.run.divergent] * mom.lam0)
+
+
+class MomentumReadout(NamedTuple):
+    """What the prose reads off the momentum sweep."""
+
+    mom_mu: float
+    mom_eta_crit_lam0: float  # 2(1 + μ)
+    mom_control_lr: float  # η·λ0 of the control run
+    mom_steps: int
+    mom_drift: float  # percent
+    mom_drift_plain: float  # percent
+    mom_drift_ratio: float
+    mom_rates: str  # the rates above 2(1 + μ)/λ0, as η·λ0
+    mom_n_trained: int
+    mom_n_above: int
+    mom_ratio: str  # "lo–hi" of η·λ_T/(2(1 + μ))
+    mom_control_rise: float  # L_t/L0 peak of the control run
+    mom_rise: str  # "lo–hi" of the peaks of the claim's runs that trained
+    mom_diverged: str  # η·λ0 of the runs that diverged, or "none"
+    mom_catapult_max: float  # the claim's largest rate, in units of 2(1 + μ)/λ0
+    mom_seconds: float
+
+
+def momentum_readout(mom: MomentumSweep, c: MomentumChecks, catapult_max: float) -> MomentumReadout:
+    above = mom.run.etas[1:] * mom.lam0
+    return MomentumReadout(
+        mom_mu=mom.momentum, mom_eta_crit_lam0=2 * (1 + mom.momentum), mom_control_lr=float(mom.run.etas[0] * mom.lam0),
+        mom_steps=mom.steps, mom_drift=100 * c.drift_momentum, mom_drift_plain=100 * c.drift_plain,
+        mom_drift_ratio=c.drift_momentum / c.drift_plain, mom_rates=", ".join(f"{a:.2g}" for a in above),
+        mom_n_trained=int(c.trained.sum()), mom_n_above=int(c.trained.size), mom_ratio=_span(c.ratio[c.trained]),
+        mom_control_rise=c.control_rise, mom_rise=_span(c.rise[c.trained]),
+        mom_diverged=", ".join(f"{a:.2g}" for a in c.diverged) or "none", mom_catapult_max=catapult_max,
+        mom_seconds=mom.seconds,
+    )
 
 
 class Lambda0s(NamedTuple):
@@ -519,10 +627,15 @@ SPIKE_STEPS = 10
 #: tanh claim's bound is the midpoint, which a ReLU-like largest rate fails.
 TANH_MAX = 8.0
 
+#: Fig. S8: with momentum, the control run's λ drift at least this many times the plain run's
+#: at the same η and steps (both below 2/λ0; the naive lazy picture, and a linear model, give 1).
+MOMENTUM_DRIFT_RATIO = 2.0
 
-def claims(cfg: DeepCurvature, fc: FCChecks, wrn: WRNChecks, plain: WRNChecks) -> list[_claims.Claim]:
-    """The chapter's claims (Sec. 3.1, Fig. 3, S10, S11, App. C.4) from the sweeps' outcomes;
-    ``plain``: :func:`wrn_checks` of the control WRN without normalization."""
+
+def claims(cfg: DeepCurvature, fc: FCChecks, wrn: WRNChecks, plain: WRNChecks,
+           mom: MomentumChecks) -> list[_claims.Claim]:
+    """The chapter's claims (Sec. 3.1, Fig. 3, S8, S10, S11, App. C.2, C.4) from the sweeps' outcomes;
+    ``plain``: :func:`wrn_checks` of the control WRN without normalization; ``mom``: :func:`momentum_checks`."""
     wcfg = cfg.wrn
     lo, hi = 2 * wcfg.catapult_range[0], 2 * wcfg.catapult_range[1]
     widths = f"{cfg.drift_widths[-1]} vs {cfg.drift_widths[0]}"
@@ -569,6 +682,19 @@ def claims(cfg: DeepCurvature, fc: FCChecks, wrn: WRNChecks, plain: WRNChecks) -
             f"tanh net: the largest trainable η·λ0 is at most {TANH_MAX:g}, nearer the paper's ≈ 4 for tanh than "
             "ReLU's ≈ 12", "Fig. S10, App. C.4", bound=TANH_MAX * (1 + 1e-9), measured=fc.eta_max["tanh"],
             predicted="≈ 4 (paper)",
+        ),
+        _claims.at_least(
+            "momentum_lambda_moves_below_crit",
+            f"ReLU with momentum μ = {cfg.momentum:g}, η = {2 * cfg.drift_rate:g}/λ0 (below 2/λ0 and 2(1+μ)/λ0): λ_t "
+            f"drifts at least {MOMENTUM_DRIFT_RATIO:g}× as far as without momentum, same η and steps (ratio of drifts)",
+            "Fig. S8, App. C.2", bound=MOMENTUM_DRIFT_RATIO, measured=mom.drift_momentum / mom.drift_plain,
+            predicted="> 1: not constant (paper); 1 if lazy",
+        ),
+        _claims.fraction(
+            "momentum_catapult_above_crit",
+            f"ReLU with momentum μ = {cfg.momentum:g}, η from {min(cfg.momentum_eta_over_crit):g} to "
+            f"{cfg.momentum_catapult_max:g} × 2(1+μ)/λ0, where a linear model diverges: the run trains and ends "
+            "with η·λ below 2(1+μ)", "App. C.2", passed=mom.trained & (mom.ratio < 1.0),
         ),
         _claims.at_most(
             "wrn_lazy_lambda_constant",
