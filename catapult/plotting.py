@@ -208,6 +208,11 @@ def momentum_dynamics(ax_loss: plt.Axes, ax_lam: plt.Axes, run, plain_run, plain
                 color="0.35", label=f"no momentum, ηλ0 = {c0:.2g}")
     ax_loss.set(yscale="log", ylabel="batch loss", title=title, xlim=(0, steps))
     ax_lam.set(xlabel="SGD step", ylabel="λ_t / λ0", yscale="log", xlim=(0, steps))
+    # a divergent run's loss and λ would stretch the axes to 1e30: cut them off above the runs that trained
+    ok = ~np.asarray(run.divergent)
+    for ax, values, margin in ((ax_loss, np.asarray(run.loss)[ok], 10.0), (ax_lam, np.asarray(run.lam)[ok] / lam0, 3.0)):
+        if np.isfinite(values).any():
+            ax.set_ylim(top=margin * max(1.0, float(np.nanmax(np.where(np.isfinite(values), values, np.nan)))))
     ax_loss.legend(fontsize=7)
 
 
