@@ -5,8 +5,10 @@ the paper makes it, the value predicted, the value measured and the tolerance, a
 calls :func:`report` at its end. ``report`` shows the reader a table and embeds the
 claims, machine-readable, in that output's metadata (under the key :data:`MIME`), where
 the build (``python -m catapult build``) reads them to fail on a claim that does not hold
-and to write ``_build/claims/<chapter>.json``. :func:`glue` puts measured numbers into
-the prose, so the text never quotes a number typed by hand.
+and to write ``_build/claims/<chapter>.json``; beside them, under :data:`DATA_MIME`, the data
+sets the chapter read (:func:`catapult.data.sources`), which the build records with the claims
+and in the page's provenance box. :func:`glue` puts measured numbers into the prose, so the
+text never quotes a number typed by hand.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 
 __all__ = [
     "MIME",
+    "DATA_MIME",
     "KEYS",
     "Claim",
     "within",
@@ -37,6 +40,7 @@ __all__ = [
     "save",
     "load",
     "from_notebook",
+    "data_from_notebook",
     "failures",
     "table_html",
     "table_text",
@@ -49,6 +53,8 @@ __all__ = [
 #: The output-metadata key under which ``report`` embeds claims (metadata is never rendered).
 MIME = "application/vnd.catapult.claims+json"
 KEYS = ("id", "statement", "source", "predicted", "measured", "tolerance", "holds")
+#: The output-metadata key under which ``report`` embeds the data sets the chapter read.
+DATA_MIME = "application/vnd.catapult.data+json"
 
 
 def _plain(x: Any) -> Any:
@@ -141,19 +147,23 @@ def fraction(id: str, statement: str, source: str, *, passed: Iterable[bool], re
 # ---------------------------------------------------------------- serialisation
 
 
-def to_json(claims: Iterable[Claim], seed: int | None = None) -> str:
+def to_json(claims: Iterable[Claim], seed: int | None = None, data: list[dict] | None = None) -> str:
     """Strict JSON (no NaN literals); with ``seed``, every record also carries it (the offset the
-    chapter's seeds were shifted by, ``python -m catapult build --seed K``)."""
+    chapter's seeds were shifted by, ``python -m catapult build --seed K``); with ``data``, the data
+    sets the chapter read (:func:`catapult.data.sources`; ``[]`` for none)."""
     extra = {} if seed is None else {"seed": int(seed)}
+    if data is not None:
+        extra["data"] = data
     return json.dumps([{**c.to_dict(), **extra} for c in claims], indent=2, ensure_ascii=False, allow_nan=False)
 
 
-def save(claims: Iterable[Claim], path: str | Path, *, seed: int | None = None) -> Path:
-    """Write the claims as a JSON list of objects with keys :data:`KEYS` (and ``seed`` if given; atomically)."""
+def save(claims: Iterable[Claim], path: str | Path, *, seed: int | None = None, data: list[dict] | None = None) -> Path:
+    """Write the claims as a JSON list of objects with keys :data:`KEYS` (and ``seed`` and ``data``
+    if given; atomically)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(to_json(claims, seed) + "\n", encoding="utf-8")
+    tmp.write_text(to_json(claims, seed, data) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
 
@@ -174,6 +184,16 @@ def from_notebook(nb: Any) -> list[Claim]:
                     payload = json.loads(payload)
                 found.extend(Claim.from_dict(d) for d in payload)
     return found
+
+
+def data_from_notebook(nb: Any) -> list[dict] | None:
+    """The data sets :func:`report` recorded in an executed notebook (None if it recorded none)."""
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            payload = out.get("metadata", {}).get(DATA_MIME)
+            if payload is not None:
+                return json.loads(payload) if isinstance(payload, str) else list(payload)
+    return None
 
 
 def failures(claims: Iterable[Claim]) -> list[Claim]:
@@ -300,5 +320,7 @@ def report(claims: list[Claim], *, not_claimed: Iterable[str] = (), why: str = "
     n_ok = sum(c.holds for c in claims)
     glue("claims_summary", f"{n_ok} of {len(claims)}")
     bundle = {"text/html": table_html(claims), "text/plain": table_text(claims)}
-    display(bundle, metadata={MIME: [c.to_dict() for c in claims]}, raw=True)
+    from . import data  # the data sets this chapter read, for the page's provenance
+
+    display(bundle, metadata={MIME: [c.to_dict() for c in claims], DATA_MIME: data.sources()}, raw=True)
     return claims

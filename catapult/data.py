@@ -21,7 +21,14 @@ Where the arrays come from, in this order:
 
 The cache only ever holds complete, verified files: downloads go to a temporary file
 that is renamed (``os.replace``) after its checksum matches, and every failure removes
-what it wrote.
+what it wrote. Processes that need the same data set at once (two chapters of a build)
+take turns: one downloads and converts it under a lock in the cache folder
+(``.<name>.lock``), the others wait, then read what it wrote.
+
+A download shows a progress bar on stdout, unless ``CATAPULT_PROGRESS=0`` (the book's build
+sets it, so that no bar lands in a page). :func:`sources` says which data the process has
+read, for the provenance of a page: the canonical archives (by their SHA-256) or a prepared
+file (by its own SHA-256 and its ``note``).
 """
 
 from __future__ import annotations
@@ -43,6 +50,11 @@ import zlib
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple, Sequence
 
+try:  # POSIX: the cache lock
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
 import numpy as np
 
 from ._checks import one_of, positive_int
@@ -58,6 +70,7 @@ __all__ = [
     "cache_dir",
     "prepared_path",
     "pool",
+    "sources",
 ]
 
 
@@ -99,8 +112,11 @@ _KEYS = ("x_train", "y_train", "x_test", "y_test")
 _TIMEOUT_S = 60.0
 _CHUNK = 1 << 20
 _WHAT_TO_DO = (
-    "Set CATAPULT_DATA_DIR to a folder holding mnist.npz / cifar10.npz (in this project: "
-    "CATAPULT_DATA_DIR=../shared/data), or connect to the internet and try again."
+    "Connect to the internet and try again. Without a network here: on a machine that has one, run "
+    "`python -m catapult data` (it downloads and verifies both data sets into its cache folder), copy "
+    "mnist.npz and cifar10.npz from that folder to this machine and set CATAPULT_DATA_DIR to the folder "
+    "holding them; or put the canonical archives (names and SHA-256 in catapult/data.py's SHA256) into "
+    "the cache folder (CATAPULT_CACHE)."
 )
 
 
@@ -158,6 +174,7 @@ def load(
 
     path = prepared_path(name)
     raw = _read_prepared(str(path), *_stamp(path))
+    _USED[name] = path
     streams = np.random.SeedSequence(seed).spawn(2)
     x_tr, lab_tr = _subset(raw, "train", n_train, classes, np.random.default_rng(streams[0]), name, path)
     x_te, lab_te = _subset(raw, "test", n_test, classes, np.random.default_rng(streams[1]), name, path)
@@ -306,6 +323,55 @@ def _read_prepared(path: str, mtime_ns: int = 0, size: int = 0) -> dict[str, np.
     return arrays
 
 
+# --------------------------------------------------------------------------- provenance
+
+#: The prepared file :func:`load` read for each data set in this process.
+_USED: dict[str, Path] = {}
+
+
+def sources() -> list[dict[str, Any]]:
+    """Which data this process has read through :func:`load`, one record per data set, for a
+    page's provenance: ``name``; ``origin``, "canonical archives" when the prepared file was
+    converted from the canonical archives (its ``archives`` entry lists them with their SHA-256,
+    as :func:`prepared_path` writes it) or "prepared file" otherwise; ``file`` and its
+    ``sha256``; ``folder`` ("CATAPULT_DATA_DIR" or "cache"); ``archives``; the ``images`` of each
+    split; and the file's ``note``."""
+    return [_source(name, path) for name, path in sorted(_USED.items()) if path.is_file()]
+
+
+def _source(name: str, path: Path) -> dict[str, Any]:
+    info = _file_info(str(path), *_stamp(path))
+    raw = _read_prepared(str(path), *_stamp(path))
+    data_dir = os.environ.get("CATAPULT_DATA_DIR")
+    in_data_dir = bool(data_dir) and path.parent.resolve() == Path(data_dir).expanduser().resolve()
+    return {
+        "name": name,
+        "origin": "canonical archives" if set(info["archives"]) == set(ARCHIVES[name]) else "prepared file",
+        "file": path.name,
+        "sha256": info["sha256"],
+        "folder": "CATAPULT_DATA_DIR" if in_data_dir else "cache",
+        "archives": info["archives"],
+        "images": {"train": int(len(raw["y_train"])), "test": int(len(raw["y_test"]))},
+        "note": info["note"],
+    }
+
+
+@functools.lru_cache(maxsize=4)
+def _file_info(path: str, mtime_ns: int = 0, size: int = 0) -> dict[str, Any]:
+    """SHA-256 of a prepared file, its ``note`` and the archives it says it was converted from
+    (``{archive: sha256}``, only those whose checksum is the pinned one)."""
+    note, archives = "", {}
+    with np.load(path, allow_pickle=False) as f:
+        if "note" in f.files:
+            note = str(f["note"])
+        if "archives" in f.files:
+            for line in np.atleast_1d(f["archives"]).tolist():
+                digest, _, fname = str(line).partition("  ")
+                if SHA256.get(fname) == digest:
+                    archives[fname] = digest
+    return {"sha256": _sha256(Path(path)), "note": note, "archives": archives}
+
+
 # --------------------------------------------------------------------------- download
 
 
@@ -315,23 +381,52 @@ def _base_urls(name: str) -> list[str]:
     return [u if u.endswith("/") else u + "/" for u in urls]
 
 
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (created if need be) for the block.
+
+    The lock file is never removed: removing it while another process waits on it would let a
+    third take a lock on a new file at the same path. Where ``fcntl`` is missing (Windows) the
+    block runs unlocked, as before locks existed.
+    """
+    with open(path, "a+b") as f:
+        if fcntl is not None:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
 def _download_and_convert(name: str) -> Path:
-    """Download (or reuse verified) archives into the cache, convert them, return the npz."""
+    """Download (or reuse verified) archives into the cache, convert them, return the npz.
+
+    Runs under the data set's lock in the cache folder: a second process that needs the same
+    data set meanwhile waits, then finds the prepared file and returns it.
+    """
     cache = cache_dir()
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise DataError(
-            f"cannot create the cache folder {cache} ({err}). Set CATAPULT_CACHE to a writable folder; "
-            f"or {_WHAT_TO_DO}"
+            f"cannot create the cache folder {cache} ({err}). Set CATAPULT_CACHE to a writable folder, "
+            "or CATAPULT_DATA_DIR to a folder holding mnist.npz and cifar10.npz."
         ) from err
+    target = cache / f"{name}.npz"
+    with _locked(cache / f".{name}.lock"):
+        if target.is_file():  # another process made it while this one waited
+            return target
+        return _download_and_convert_locked(name, cache, target)
+
+
+def _download_and_convert_locked(name: str, cache: Path, target: Path) -> Path:
     archives = [cache / f for f in ARCHIVES[name]]
     for a in archives:
         if a.is_file() and _sha256(a) != SHA256[a.name]:
             a.unlink()  # an old or damaged copy in our own cache: fetch it again
         if not a.is_file():
             _download(name, a)
-    target = cache / f"{name}.npz"
     try:
         arrays = _convert_mnist(archives) if name == "mnist" else _convert_cifar10(archives[0])
         with _atomic(target) as tmp:
@@ -339,6 +434,7 @@ def _download_and_convert(name: str) -> Path:
                 tmp,
                 **arrays,
                 note=np.array(f"{name} converted from {', '.join(ARCHIVES[name])} (SHA-256 verified) by catapult.data"),
+                archives=np.array([f"{SHA256[f]}  {f}" for f in ARCHIVES[name]]),
             )
     except DataError:
         for a in archives:  # they verified yet do not convert: no use keeping them
@@ -390,7 +486,9 @@ def _fetch_verified(url: str, dest: Path) -> None:
             raise DataError(
                 f"checksum mismatch for {url}: expected SHA-256 {expected}, got {digest.hexdigest()}. "
                 f"The download was deleted. Try again later, or from another mirror (set "
-                f"{_URL_ENV[_name_of(dest.name)]} to a base URL holding {dest.name}); or {_WHAT_TO_DO}"
+                f"{_URL_ENV[_name_of(dest.name)]} to a base URL holding {dest.name}), or use copies prepared "
+                f"elsewhere: set CATAPULT_DATA_DIR to their folder (`python -m catapult data` on a machine "
+                f"whose download works makes them)."
             )
 
 
@@ -424,8 +522,11 @@ def _atomic(dest: Path) -> Iterator[io.BufferedWriter]:
 
 @contextlib.contextmanager
 def _progress(total: int | None, desc: str):
-    """A tqdm bar on stdout (never stderr: the book's build fails on stderr) if tqdm is installed."""
+    """A tqdm bar on stdout (never stderr: the book's build fails on stderr) if tqdm is installed,
+    unless ``CATAPULT_PROGRESS=0`` (set by the book's build: a bar must not land in a page)."""
     try:
+        if os.environ.get("CATAPULT_PROGRESS", "1").strip() == "0":
+            raise ImportError
         from tqdm import tqdm
     except ImportError:
         yield lambda n: None

@@ -7,13 +7,17 @@ import gzip
 import hashlib
 import http.server
 import io
+import json
 import os
 import pickle
 import re
 import socket
 import struct
+import subprocess
+import sys
 import tarfile
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +54,12 @@ def isolated(tmp_path, monkeypatch):
 
 
 def _cache_files(tmp_path) -> list[str]:
-    """Every file in the cache, hidden temporary files included."""
+    """Every file in the cache, hidden temporary files included, but the data sets' lock files
+    (``.<name>.lock``, empty, kept on purpose: see ``data._locked``)."""
     cache = tmp_path / "cache"
-    return sorted(str(p.relative_to(cache)) for p in cache.rglob("*") if p.is_file()) if cache.exists() else []
+    if not cache.exists():
+        return []
+    return sorted(str(p.relative_to(cache)) for p in cache.rglob("*") if p.is_file() and p.suffix != ".lock")
 
 
 # --------------------------------------------------------------------------- fixtures: archives
@@ -127,6 +134,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         srv = self.server
         name = self.path.rsplit("/", 1)[-1]
         srv.hits.append(name)
+        time.sleep(srv.delay)
         body = srv.files.get(name)
         if body is None:
             self.send_error(404)
@@ -146,9 +154,9 @@ def serve(monkeypatch):
     127.0.0.1 and points ``name``'s download URL there; ``server.hits`` lists requests."""
     servers = []
 
-    def start(name, files, declared=None):
+    def start(name, files, declared=None, delay=0.0):
         srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        srv.files, srv.declared, srv.hits = dict(files), dict(declared or {}), []
+        srv.files, srv.declared, srv.hits, srv.delay = dict(files), dict(declared or {}), [], delay
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         servers.append(srv)
         monkeypatch.setenv(data._URL_ENV[name], f"http://127.0.0.1:{srv.server_address[1]}/")
@@ -209,6 +217,79 @@ def test_mnist_download_convert_load_then_cache(tmp_path, serve):
     again = data.load("mnist", 30, 10)
     np.testing.assert_array_equal(again.x_train, ds.x_train)
     assert len(srv.hits) == 4
+
+
+_CHILD = """
+import json, sys
+from catapult import data
+data.SHA256.update(json.loads(sys.argv[1]))
+ds = data.load(sys.argv[2], 20, 8, seed=1)
+print(json.dumps({"sum": float(ds.x_train.sum()), "labels": ds.labels_train.tolist(), "sources": data.sources()}))
+"""
+
+
+@pytest.mark.parametrize("name", ["mnist", "cifar10"])
+def test_two_processes_loading_at_once_from_an_empty_cache_both_succeed(tmp_path, serve, name):
+    """Two chapters of a build (--jobs 2) that need the same data set at once, on a fresh machine:
+    one downloads and converts it under the cache's lock, the other waits and reads its file."""
+    files, _ = mnist_archives() if name == "mnist" else cifar10_archive()
+    pin(files)
+    srv = serve(name, files, delay=1.0)  # both processes ask before the first download can finish
+    env = dict(os.environ, CATAPULT_CACHE=str(tmp_path / "cache"), CATAPULT_PROGRESS="0")
+    env.pop("CATAPULT_DATA_DIR", None)
+    pins = json.dumps({f: data.SHA256[f] for f in files})
+    procs = [subprocess.Popen([sys.executable, "-c", _CHILD, pins, name], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [p.communicate(timeout=120) for p in procs]
+    for p, (_, err) in zip(procs, results):
+        assert p.returncode == 0, err
+    first, second = (json.loads(out) for out, _ in results)
+    assert first == second  # the same images, read from the one prepared file
+    assert first["sources"][0]["origin"] == "canonical archives"
+    assert sorted(srv.hits) == sorted(files), "each archive was downloaded once, by one of the two processes"
+    assert _cache_files(tmp_path) == [f"{name}.npz"]
+
+
+def test_a_download_prints_no_progress_bar_when_catapult_progress_is_0(tmp_path, serve, capfd, monkeypatch):
+    files, _ = cifar10_archive()
+    pin(files)
+    serve("cifar10", files)
+    monkeypatch.setenv("CATAPULT_PROGRESS", "0")  # what the book's build sets for its chapters
+    data.load("cifar10", 5, 5)
+    assert capfd.readouterr() == ("", "")
+    (tmp_path / "cache" / "cifar10.npz").unlink()
+    data._read_prepared.cache_clear()
+    monkeypatch.delenv("CATAPULT_PROGRESS")
+    data.load("cifar10", 5, 5)
+    out = capfd.readouterr()
+    assert "cifar-10-python.tar.gz" in out.out and out.err == ""  # the bar, on stdout only
+
+
+def test_sources_name_the_canonical_archives_or_the_prepared_file(tmp_path, serve, monkeypatch):
+    files, _ = mnist_archives()
+    pin(files)
+    serve("mnist", files)
+    data._USED.clear()
+    data.load("mnist", 10, 5)
+    (src,) = data.sources()
+    assert src["name"] == "mnist" and src["origin"] == "canonical archives" and src["folder"] == "cache"
+    assert src["archives"] == {f: data.SHA256[f] for f in data.ARCHIVES["mnist"]}
+    assert src["images"] == {"train": 40, "test": 20}
+    assert src["sha256"] == hashlib.sha256((tmp_path / "cache" / "mnist.npz").read_bytes()).hexdigest()
+    # A prepared folder's file is named by its own checksum and note.
+    prepared = tmp_path / "prepared"
+    write_prepared(prepared, "mnist", 30, 10)
+    monkeypatch.setenv("CATAPULT_DATA_DIR", str(prepared))
+    data.load("mnist", 10, 5)
+    (src,) = data.sources()
+    assert src["origin"] == "prepared file" and src["folder"] == "CATAPULT_DATA_DIR" and src["archives"] == {}
+    assert src["sha256"] == hashlib.sha256((prepared / "mnist.npz").read_bytes()).hexdigest()
+    # Archives listed with other checksums than the pinned ones do not make a file canonical.
+    a = dict(np.load(prepared / "mnist.npz"))
+    np.savez(prepared / "mnist.npz", **a, archives=np.array([f"{'0' * 64}  {f}" for f in data.ARCHIVES["mnist"]]))
+    data.load("mnist", 10, 5)
+    assert data.sources()[0]["origin"] == "prepared file"
+    data._USED.clear()
 
 
 def test_cifar10_download_convert_load(tmp_path, serve):
@@ -283,7 +364,8 @@ def test_no_network_and_no_local_copy(tmp_path):
     with pytest.raises(data.DataError) as err:
         data.load("mnist", 5, 5)
     msg = str(err.value)
-    assert "could not download" in msg and "CATAPULT_DATA_DIR" in msg and "mnist.npz" in msg and "connect" in msg
+    assert "could not download" in msg and "CATAPULT_DATA_DIR" in msg and "mnist.npz" in msg and "Connect" in msg
+    assert "python -m catapult data" in msg and "../shared" not in msg  # what a user without network does
     assert _cache_files(tmp_path) == []
 
 
