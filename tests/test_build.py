@@ -38,6 +38,7 @@ def make_book(tmp_path: Path, chapters: dict[str, nbformat.NotebookNode]) -> Pat
     root = tmp_path / "src"
     (root / "book").mkdir(parents=True)
     shutil.copy(ROOT / "_config.yml", root / "_config.yml")
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
     shutil.copy(ROOT / "book" / "references.bib", root / "book" / "references.bib")
     (root / "book" / "intro.md").write_text("# Intro\n\nA test book {cite:p}`lewkowycz2020large`.\n")
     (root / "book" / "references.md").write_text("# References\n\n```{bibliography}\n```\n")
@@ -61,7 +62,7 @@ def test_good_chapters_execute_and_write_claims(tmp_path, capsys):
     data = json.loads((out / "claims" / "ch_a.json").read_text())
     assert data == [
         {"id": "value_small", "statement": "the value is small", "source": "Sec. 0", "predicted": "≤ 1",
-         "measured": 0.5, "tolerance": "≤ 1", "holds": True, "seed": 0}
+         "measured": 0.5, "tolerance": "≤ 1", "holds": True, "seed": 0, "data": []}
     ]
     executed = nbformat.read(out / "executed" / "book" / "ch_a.ipynb", as_version=4)
     assert executed.metadata.papermill.parameters == {"scale": "smoke", "seed": 0}
@@ -136,6 +137,103 @@ def test_stderr_output_fails_the_build(tmp_path):
     root = make_book(tmp_path, {"ch_noisy": chapter("import sys; sys.stderr.write('noise from a library')", "value = 0.5", CLAIM_CELL)})
     with pytest.raises(BuildError, match="ch_noisy wrote to stderr in code cell 2(.|\n)*noise from a library"):
         cli.build("smoke", out=tmp_path / "out", root=root, site=False)
+
+
+LOG_CELL = r"""
+import sys
+sys.stderr.write("W1206 17:14:38.123456  4711 gpu_device.cc:2341] Cannot dlopen some GPU libraries.\n")
+sys.stderr.write("I0000 00:00:1765041278.123456    4711 service.cc:152] XLA service initialized\n")
+sys.stderr.write("2026-12-06 17:14:38.123456: W external/xla/xla/service/gpu/nvptx_compiler.cc:930] slow\n")
+print("the chapter's own output")
+"""
+
+
+def test_xla_log_lines_stay_out_of_the_page_and_error_lines_still_fail(tmp_path, capsys):
+    root = make_book(tmp_path, {"ch_log": chapter(LOG_CELL, "value = 0.5", CLAIM_CELL)})
+    out = tmp_path / "out"
+    cli.build("smoke", out=out, root=root, site=False)
+    executed = nbformat.read(out / "executed" / "book" / "ch_log.ipynb", as_version=4)
+    streams = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "stream"]
+    assert [o.name for o in streams] == ["stdout"] and "own output" in streams[0].text
+    logged = (out / "logs" / "ch_log.stderr.log").read_text().splitlines()
+    assert len(logged) == 3 and "gpu_device.cc:2341" in logged[0]
+    assert "3 XLA/CUDA log lines kept out of the page" in capsys.readouterr().out
+    for noisy, shown in (('sys.stderr.write("E1206 17:14:38.123456  4711 cuda.cc:1] failed\\n")', "cuda.cc:1] failed"),
+                         ('import warnings; warnings.warn("a library complains")', "UserWarning: a library complains")):
+        nbformat.write(chapter(LOG_CELL, "import sys\n" + noisy, "value = 0.5", CLAIM_CELL), root / "book" / "ch_log.ipynb")
+        with pytest.raises(BuildError, match=f"wrote to stderr in code cell 3(.|\n)*{shown}"):
+            cli.build("smoke", out=out, root=root, site=False)
+
+
+def test_keep_going_keeps_what_ran_and_fails_at_the_end(tmp_path, capsys):
+    """--keep-going: a failing claim costs no other chapter its results; the site is built with the
+    failure on it, and the build fails at the end naming it. A raising chapter leaves no site."""
+    root = make_book(tmp_path, {"ch_a": chapter("value = 0.5", CLAIM_CELL), "ch_b": chapter("value = 3.0", CLAIM_CELL),
+                                "ch_c": chapter("value = 0.25", CLAIM_CELL)})
+    out = tmp_path / "out"
+    with pytest.raises(BuildError, match=r"1 of 3 chapters failed(.|\n)*ch_b: 1 of 1 claims do not hold"):
+        cli.build("smoke", out=out, root=root, site=True, check=False, keep_going=True)
+    assert [json.loads((out / "claims" / f"{n}.json").read_text())[0]["holds"] for n in ("ch_a", "ch_b", "ch_c")] == [
+        True, False, True]
+    results = (out / "html" / "book" / "results.html").read_text()
+    assert "✗ fails" in results and "2 of 3" in results
+    assert "catapult-provenance" in (out / "executed" / "book" / "ch_b.ipynb").read_text()
+    capsys.readouterr()
+    # kept: a second --keep-going build reuses the failing chapter's run and fails again ...
+    with pytest.raises(BuildError, match="ch_b"):
+        cli.build("smoke", out=out, root=root, site=False, keep_going=True)
+    assert "ch_b: cached" in capsys.readouterr().out
+    # ... while a strict build executes it anew, and stops at it
+    with pytest.raises(BuildError, match="claims do not hold"):
+        cli.build("smoke", out=out, root=root, site=False)
+    assert "ch_b: executing" in capsys.readouterr().out
+    nbformat.write(chapter("raise RuntimeError('boom')", CLAIM_CELL), root / "book" / "ch_b.ipynb")
+    shutil.rmtree(out / "html")
+    with pytest.raises(BuildError, match=r"ch_b failed in code cell 2(.|\n)*boom"):
+        cli.build("smoke", out=out, root=root, site=True, keep_going=True, force=True)
+    printed = capsys.readouterr().out
+    assert "ch_c: done in" in printed and "site not built: chapters did not run to their end: ch_b" in printed
+    assert not (out / "html").exists()
+
+
+def test_verbose_prints_a_line_as_each_code_cell_ends(tmp_path, capsys):
+    root = make_book(tmp_path, {"ch_a": chapter("value = 0.5", "import time; time.sleep(0.2)", CLAIM_CELL)})
+    cli.build("smoke", out=tmp_path / "out", root=root, site=False, verbose=True)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "[ch_a] cell" in line]
+    assert len(lines) == 5  # the parameters cell, papermill's injected one and the chapter's three
+    assert "cell 4/5 done in" in lines[3] and "time.sleep" in lines[3] and "from catapult import claims" in lines[4]
+
+
+DATA_CELL = """
+from catapult import data
+ds = data.load("mnist", 10, 5)
+value = 0.5
+"""
+
+
+def test_the_data_a_chapter_read_is_in_its_claims_and_its_provenance(tmp_path, monkeypatch):
+    import numpy as np
+
+    prepared = tmp_path / "prepared"
+    prepared.mkdir()
+    rng = np.random.default_rng(0)
+    np.savez(prepared / "mnist.npz", x_train=rng.integers(0, 255, (40, 28, 28), dtype=np.uint8),
+             y_train=np.arange(40) % 10, x_test=rng.integers(0, 255, (20, 28, 28), dtype=np.uint8),
+             y_test=np.arange(20) % 10, note=np.array("a folder prepared by hand"))
+    monkeypatch.setenv("CATAPULT_DATA_DIR", str(prepared))
+    root = make_book(tmp_path, {"ch_data": chapter(DATA_CELL, CLAIM_CELL), "ch_none": chapter("value = 0.5", CLAIM_CELL)})
+    out = tmp_path / "out"
+    cli.build("smoke", out=out, root=root, site=False)
+    (src,) = json.loads((out / "claims" / "ch_data.json").read_text())[0]["data"]
+    import hashlib
+
+    assert src["name"] == "mnist" and src["origin"] == "prepared file" and src["note"] == "a folder prepared by hand"
+    assert src["sha256"] == hashlib.sha256((prepared / "mnist.npz").read_bytes()).hexdigest()
+    assert src["images"] == {"train": 40, "test": 20} and src["folder"] == "CATAPULT_DATA_DIR"
+    box = nbformat.read(out / "executed" / "book" / "ch_data.ipynb", as_version=4).cells[-1].source
+    assert f"MNIST: prepared file mnist.npz (SHA-256 {src['sha256'][:12]}…; 40 train / 20 test images)" in box
+    none = nbformat.read(out / "executed" / "book" / "ch_none.ipynb", as_version=4).cells[-1].source
+    assert "<b>data</b> none" in none
 
 
 def test_unknown_scale_and_chapter_exit_nonzero_listing_valid_ones(capsys):

@@ -226,3 +226,4 @@ def test_a_hung_browser_is_killed_with_its_children_and_tried_again(tmp_path):
         headless.run(_fake_browser(always, hangs=9), [], ["p"], timeout=0.5, attempts=2)
     with pytest.raises(ValueError, match="attempts"):
         headless.run(browser, [], [], attempts=0)
+    assert headless.budgets(120, 3) == [30, 60, 120]  # a hang costs a quarter of the time a slow page may take

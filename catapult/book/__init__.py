@@ -14,9 +14,11 @@
    re-executes everything). Editing the build re-executes no chapter.
 2. A chapter that raised stops the build, naming the chapter and the failing cell; so
    does a chapter whose claims (see :mod:`catapult.claims`) do not all hold, naming them,
-   and one that wrote to stderr (warnings or log noise would show on its page).
-3. Each chapter's claims are written to ``<out>/claims/<notebook stem>.json``, and a
-   provenance box (:mod:`catapult.book.provenance`) is appended to its executed copy.
+   and one that wrote to stderr (warnings would show on its page; XLA's and CUDA's own log
+   lines at info or warning level are moved out of the page into ``<out>/logs/``). With
+   ``--keep-going`` the build goes on past such a chapter and fails at its end.
+3. Each chapter's claims are written to ``<out>/claims/<notebook stem>.json`` with the data sets
+   it read, and a provenance box (:mod:`catapult.book.provenance`) is appended to its executed copy.
 4. The other pages get a build-wide provenance box, the results page
    (:mod:`catapult.book.results`) is generated, and ``jupyter-book build -W -n --keep-going``
    builds the site from the executed mirror into ``<out>/html`` (incrementally: Sphinx
@@ -34,6 +36,9 @@ One module per job; chapters never import this package (they import the science 
 - :mod:`catapult.book.provenance`  the provenance box at the end of every page
 - :mod:`catapult.book.results`     the results page (every claim of every chapter)
 - :mod:`catapult.book.colab_cell`  the Colab cell: its text, written first into every chapter
+- :mod:`catapult.book.project`     the version, repository and release tag, from ``pyproject.toml``
+- :mod:`catapult.book.headless`    one headless Chromium run, killed and retried if it hangs
+- :mod:`catapult.book.explorer`    chapter 1's in-page explorer checked against :mod:`catapult.warmup`
 - :mod:`catapult.book.toc`         the book's root, the pages and chapters of ``_toc.yml``
 - :mod:`catapult.book.errors`      :class:`BuildError`
 """

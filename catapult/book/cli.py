@@ -1,8 +1,10 @@
 """The command line: ``python -m catapult build | check-site | colab-cell``, and :func:`build`, the whole build.
 
     python -m catapult build --scale {smoke,ci,paper} [--only CHAPTER ...] [--out _build] [--force] [--jobs J]
+                             [--seed K] [--verbose] [--keep-going] [--root DIR]
     python -m catapult check-site [--out _build]
     python -m catapult colab-cell [NOTEBOOK ...]
+    python -m catapult data [NAME ...]
 
 :func:`build` executes (or reuses from the cache) every chapter of the toc
 (:mod:`catapult.book.execute`), ``jobs`` chapters at a time in separate processes, then builds the
@@ -20,13 +22,14 @@ from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Sequence
 
+from ..data import DataError
 from ..scales import SCALES
 from .errors import BuildError
 from .execute import ChapterResult, cached_chapter, execute_chapter, kernel_spec_dir
 from .site import build_site, check_site
-from .toc import ROOT, toc_notebooks
+from .toc import ROOT, book_root, toc_notebooks
 
-__all__ = ["build", "default_jobs", "main"]
+__all__ = ["build", "data_command", "default_jobs", "main"]
 
 
 def default_jobs(scale: str) -> int:
@@ -37,18 +40,31 @@ def default_jobs(scale: str) -> int:
 
 
 def _chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int | None, force: bool, seed: int,
-             i: int, n: int) -> ChapterResult:
-    """Reuse chapter ``rel`` from the cache or execute it, printing one line before and one after."""
-    res = None if force else cached_chapter(root, rel, out, scale, seed)
+             i: int, n: int, keep_going: bool = False, verbose: bool = False) -> ChapterResult:
+    """Reuse chapter ``rel`` from the cache or execute it, printing one line before and one after.
+
+    With ``keep_going`` a chapter that fails (it raised, or its claims do not all hold) is returned
+    with its ``error`` instead of raising."""
+    res = None if force else cached_chapter(root, rel, out, scale, seed, keep_going=keep_going)
     if res is not None:
+        held = sum(c.holds for c in res.claims)
         print(f"[{i}/{n}] {rel.stem}: cached (inputs unchanged; ran in {res.seconds:.1f} s); "
-              f"{len(res.claims)}/{len(res.claims)} claims hold", flush=True)
+              f"{held}/{len(res.claims)} claims hold", flush=True)
         return res
     at = f"scale {scale!r}" + (f", seeds shifted by {seed:+d}" if seed else "")
     print(f"[{i}/{n}] {rel.stem}: executing at {at} ...", flush=True)
-    res = execute_chapter(root, rel, out, scale, timeout, seed)
+    try:
+        res = execute_chapter(root, rel, out, scale, timeout, seed, keep_going=keep_going, verbose=verbose)
+    except BuildError as err:
+        if not keep_going:
+            raise
+        print(f"[{i}/{n}] {rel.stem}: FAILED (going on: --keep-going)", flush=True)
+        return ChapterResult(rel.stem, out / "executed" / rel, [], 0.0, error=str(err))
     held = sum(c.holds for c in res.claims)
-    print(f"[{i}/{n}] {rel.stem}: done in {res.seconds:.1f} s; {held}/{len(res.claims)} claims hold", flush=True)
+    logs = (f"; {res.log_lines} XLA/CUDA log lines kept out of the page (in {out / 'logs'})"
+            if res.log_lines else "")
+    print(f"[{i}/{n}] {rel.stem}: done in {res.seconds:.1f} s; {held}/{len(res.claims)} claims hold{logs}",
+          flush=True)
     return res
 
 
@@ -89,10 +105,15 @@ def build(
     check: bool = True,
     seed: int = 0,
     jobs: int = 1,
+    keep_going: bool = False,
+    verbose: bool = False,
 ) -> list[ChapterResult]:
     """Execute (or reuse from the cache) and verify the chapters, build the site, check it.
 
-    Raises BuildError on any failure. ``force`` re-executes every chosen chapter; ``check``
+    Raises BuildError on any failure; with ``keep_going``, only at the end, after every chapter
+    ran and the site was built (if every chapter ran to its end), naming every failure: a claim
+    that does not hold then costs no other chapter's results. ``verbose`` prints a line as each
+    code cell of a chapter ends. ``force`` re-executes every chosen chapter; ``check``
     runs the site check (:func:`check_site`) after building the site. ``seed`` shifts every seed
     of every chapter's settings (model, data subset, minibatch order) by that much: an
     independent repeat of the book, recorded in the provenance boxes and the claims files.
@@ -120,11 +141,16 @@ def build(
         raise BuildError(f"jobs must be a positive integer (chapters executed at once), got {jobs!r}")
     total = time.perf_counter()
     kernel_spec_dir(out)  # written once here, never concurrently by the chapters' processes
-    tasks = [(root, rel, out, scale, timeout, force, seed, i, len(chosen)) for i, rel in enumerate(chosen, 1)]
+    tasks = [(root, rel, out, scale, timeout, force, seed, i, len(chosen), keep_going, verbose)
+             for i, rel in enumerate(chosen, 1)]
     jobs = min(jobs, len(tasks)) if tasks else 1
     results_ = [_chapter(*task) for task in tasks] if jobs == 1 else _in_parallel(tasks, jobs)
+    failed = [r for r in results_ if r.error]
+    broken = [r.name for r in failed if not r.claims]  # raised: no complete executed copy to show
     missing = [p.stem for p in notebooks if not (out / "executed" / p).exists()]
-    if site and only and missing:
+    if site and broken:
+        print(f"site not built: chapters did not run to their end: {', '.join(broken)}", flush=True)
+    elif site and only and missing:
         print(f"site not built: not executed yet: {', '.join(missing)} (build without --only first)", flush=True)
     elif site:
         print("building the site with jupyter-book ...", flush=True)
@@ -137,7 +163,27 @@ def build(
             print(f"site checked in {time.perf_counter() - t0:.1f} s: every page, screenshots in {out / 'screenshots'}",
                   flush=True)
     print(f"total {time.perf_counter() - total:.1f} s", flush=True)
+    if failed:
+        raise BuildError(f"{len(failed)} of {len(results_)} chapters failed (--keep-going went on past them):\n"
+                         + "\n".join(r.error for r in failed))
     return results_
+
+
+def data_command(names: Sequence[str]) -> int:
+    """``python -m catapult data [NAME ...]``: make each data set available (downloading and
+    verifying it into the cache where no copy exists, with a progress bar) and print where it is and
+    what it is; what a machine without network needs is then in that folder."""
+    from .. import data
+    from .provenance import data_text
+
+    for name in names or data.NAMES:
+        path = data.prepared_path(name)
+        data.load(name, 1, 1)  # read and check it; records it for sources()
+        src = next(s for s in data.sources() if s["name"] == name)
+        print(f"{name}: {path}\n  {data_text([src])}\n  SHA-256 of the file: {src['sha256']}", flush=True)
+    print(f"\nOn a machine without network: copy these files into a folder there and set CATAPULT_DATA_DIR to it "
+          f"(the cache folder here is {data.cache_dir()}).", flush=True)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -157,26 +203,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--jobs", type=int, default=None, metavar="J",
                    help="chapters executed at once, each in its own process (default: 2 at smoke and ci on a "
                         "machine with 2 or more cores, 1 at paper)")
+    b.add_argument("--verbose", action="store_true", help="print a line as each code cell of a chapter ends")
+    b.add_argument("--keep-going", action="store_true",
+                   help="go on past a chapter that fails or whose claims do not hold (keeping its results), "
+                        "build the site, and fail at the end naming every failure")
+    b.add_argument("--root", default=None, metavar="DIR",
+                   help="the book's folder, with _toc.yml (default: the current folder if it has one, "
+                        "else this checkout)")
     c = sub.add_parser("check-site", help="check the built site in headless Chromium (the build's last step)")
     c.add_argument("--out", default="_build", help="the build's output folder (default: _build)")
     n = sub.add_parser("colab-cell", help="insert or update the Colab install cell as every notebook's first cell")
     n.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="notebooks to update (default: every toc chapter)")
+    d = sub.add_parser("data", help="download and verify the data sets into the cache (or find them), and say "
+                                    "where they are and what they are")
+    d.add_argument("names", nargs="*", metavar="NAME", help="mnist, cifar10 (default: both)")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
-            build(args.scale, args.only, args.out, site=not args.no_site, timeout=args.timeout, force=args.force,
-                  check=not args.no_check, seed=args.seed,
-                  jobs=default_jobs(args.scale) if args.jobs is None else args.jobs)
+            build(args.scale, args.only, args.out, root=book_root(args.root), site=not args.no_site,
+                  timeout=args.timeout, force=args.force, check=not args.no_check, seed=args.seed,
+                  jobs=default_jobs(args.scale) if args.jobs is None else args.jobs,
+                  keep_going=args.keep_going, verbose=args.verbose)
         elif args.command == "check-site":
             out = Path(args.out).resolve()
             mirror = out / "executed"  # the sources the site was built from
-            check_site(mirror if (mirror / "_toc.yml").exists() else ROOT, out)
+            check_site(mirror if (mirror / "_toc.yml").exists() else book_root(), out)
             print(f"site check passed: {Path(args.out) / 'html'}", flush=True)
+        elif args.command == "data":
+            return data_command(args.names)
         else:
             from . import colab_cell
 
-            return colab_cell.main(args.notebooks, ROOT)
-    except (BuildError, ValueError) as err:
+            return colab_cell.main(args.notebooks, book_root())
+    except (BuildError, ValueError, DataError) as err:
         print(f"{args.command} failed: {err}", file=sys.stderr, flush=True)
         return 1
     return 0

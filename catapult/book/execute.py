@@ -3,8 +3,12 @@
 A chapter runs in a kernel of this interpreter (:func:`kernel_spec_dir`) into
 ``<out>/executed/<chapter>.ipynb``; it fails (:class:`~catapult.book.errors.BuildError`,
 naming the chapter and cell) if it raised, wrote to stderr, reported no claims or a claim
-that does not hold. Its claims go to ``<out>/claims/<notebook stem>.json`` and a provenance
-box (:mod:`catapult.book.provenance`) is appended to the executed copy.
+that does not hold (with ``keep_going`` a chapter whose claims do not all hold is kept and
+reported instead). Log lines of XLA and CUDA at info or warning level on stderr
+(:func:`split_log_lines`) are taken out of the page into ``<out>/logs/<chapter>.stderr.log``;
+their error lines, Python warnings and tracebacks still fail the chapter. Its claims go to
+``<out>/claims/<notebook stem>.json`` with the data sets it read, and a provenance box
+(:mod:`catapult.book.provenance`) is appended to the executed copy.
 
 The cache: after a successful run ``<out>/executed/<chapter>.hash.json`` records
 :func:`input_hash`, the SHA-256 of what the chapter's execution depends on (its notebook,
@@ -19,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -32,7 +37,7 @@ from .errors import BuildError
 
 __all__ = [
     "BUILD_PACKAGE", "CACHE_FORMAT", "PACKAGE_DIR", "ChapterResult", "cache_record_path", "cached_chapter",
-    "chapter_provenance", "execute_chapter", "input_hash", "kernel_spec_dir", "science_sources",
+    "chapter_provenance", "execute_chapter", "input_hash", "kernel_spec_dir", "science_sources", "split_log_lines",
 ]
 
 #: The catapult sources whose content is part of every chapter's cache key (see :func:`science_sources`).
@@ -41,7 +46,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 BUILD_PACKAGE = Path(__file__).resolve().parent.name
 #: Bump when the executed copies' format changes without a change of the science sources (e.g. the
 #: provenance box the build appends: the build package is not part of the cache key).
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @dataclass
@@ -51,6 +56,10 @@ class ChapterResult:
     claims: list[claims_mod.Claim]
     seconds: float
     cached: bool = False
+    #: With ``keep_going``: why the chapter failed (it raised, or claims do not hold); None if it passed.
+    error: str | None = None
+    #: Log lines of XLA/CUDA taken out of the page (see :func:`split_log_lines`).
+    log_lines: int = 0
 
 
 # ------------------------------------------------------------- execution
@@ -88,6 +97,48 @@ def _stderr_outputs(nb) -> list[tuple[int, str]]:
         for out in cell.get("outputs", [])
         if out.get("output_type") == "stream" and out.get("name") == "stderr"
     ]
+
+
+#: A log line of XLA, CUDA or TensorFlow's C++ runtime at info (I) or warning (W) level, in absl's
+#: format ("W1206 17:14:38.123456  4711 gpu_device.cc:2341] ...", also with the clock as
+#: "00:00:1765041278.123456") or the older TensorFlow one ("2026-12-06 17:14:38.123456: W
+#: external/xla/...] ..."), and absl's notice that such lines go to stderr.
+_LOG_LINE = re.compile(
+    r"^(?:[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+\s+\S+:\d+\] "
+    r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IW] \S+:\d+\] "
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$)"
+)
+
+
+def split_log_lines(text: str) -> tuple[list[str], str]:
+    """(the lines of ``text`` that are XLA/CUDA log lines at info or warning level, the rest).
+
+    Those lines are the runtime talking about itself (a GPU found, a slow compilation, a
+    fallback), not the chapter: they are kept out of the page. Error (E) and fatal (F) lines,
+    Python warnings, tracebacks and anything else stay in the rest, which fails the chapter."""
+    logs, rest = [], []
+    for line in text.splitlines(keepends=True):
+        (logs if _LOG_LINE.match(line) else rest).append(line)
+    return [line.rstrip("\n") for line in logs], "".join(rest)
+
+
+def _remove_log_lines(nb) -> list[str]:
+    """Take XLA/CUDA log lines (:func:`split_log_lines`) out of every stderr output of ``nb``
+    (dropping outputs left empty); returns them."""
+    removed: list[str] = []
+    for _, cell in _source_code_cells(nb):
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = out.get("text", "")
+                logs, rest = split_log_lines(text if isinstance(text, str) else "".join(text))
+                removed += logs
+                if not rest.strip():
+                    continue
+                out["text"] = rest
+            kept.append(out)
+        cell["outputs"] = kept
+    return removed
 
 
 def _kernel_manager_class():
@@ -173,8 +224,13 @@ def cache_record_path(out: Path, rel: Path) -> Path:
     return out / "executed" / rel.with_suffix(".hash.json")
 
 
-def cached_chapter(root: Path, rel: Path, out: Path, scale: str, seed: int = 0) -> ChapterResult | None:
-    """The chapter's previous result if its executed copy is still valid for these inputs, else None."""
+def cached_chapter(
+    root: Path, rel: Path, out: Path, scale: str, seed: int = 0, keep_going: bool = False
+) -> ChapterResult | None:
+    """The chapter's previous result if its executed copy is still valid for these inputs, else None.
+
+    A copy whose claims do not all hold (kept by a ``keep_going`` build) is reused only by another
+    ``keep_going`` build, which reports it again; any other build executes the chapter anew."""
     record_path = cache_record_path(out, rel)
     executed = out / "executed" / rel
     claims_path = out / "claims" / f"{rel.stem}.json"
@@ -185,20 +241,71 @@ def cached_chapter(root: Path, rel: Path, out: Path, scale: str, seed: int = 0) 
         found = claims_mod.load(claims_path)
     except (ValueError, OSError):
         return None
-    if record.get("hash") != input_hash(root, rel, scale, seed) or not found or claims_mod.failures(found):
+    if record.get("hash") != input_hash(root, rel, scale, seed) or not found:
         return None
-    return ChapterResult(rel.stem, executed, found, float(record.get("seconds", 0.0)), cached=True)
+    bad = claims_mod.failures(found)
+    if bad and not keep_going:
+        return None
+    return ChapterResult(rel.stem, executed, found, float(record.get("seconds", 0.0)), cached=True,
+                         error=_claims_error(rel.stem, found, bad, scale, seed) if bad else None)
+
+
+def _claims_error(name: str, found, bad, scale: str, seed: int) -> str:
+    lines = "\n".join(
+        f"  - {c.id}: {c.statement} ({c.source}); predicted {c.predicted}, measured {c.measured}, "
+        f"tolerance {c.tolerance}"
+        for c in bad
+    )
+    at = f"scale {scale!r}" + (f", seed {seed:+d}" if seed else "")
+    return f"chapter {name}: {len(bad)} of {len(found)} claims do not hold at {at}:\n{lines}"
+
+
+def _verbose_engine(name: str):
+    """A papermill engine that prints one line per code cell as it ends: the chapter, the cell's
+    position, its time and its first line (``python -m catapult build --verbose``)."""
+    from papermill.engines import NBClientEngine
+
+    class VerboseEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            code = [i for i, c in enumerate(nb_man.nb.cells) if c.cell_type == "code"]
+            complete = nb_man.cell_complete
+            started = {}
+            start = nb_man.cell_start
+
+            def cell_start(cell, cell_index=None, **kw):
+                started[cell_index] = time.perf_counter()
+                return start(cell, cell_index=cell_index, **kw)
+
+            def cell_complete(cell, cell_index=None, **kw):
+                result = complete(cell, cell_index=cell_index, **kw)
+                if cell.cell_type == "code" and cell_index in code:
+                    took = time.perf_counter() - started.get(cell_index, time.perf_counter())
+                    head = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+                    print(f"  [{name}] cell {code.index(cell_index) + 1}/{len(code)} done in {took:.1f} s: "
+                          f"{head[:70]}", flush=True)
+                return result
+
+            nb_man.cell_start, nb_man.cell_complete = cell_start, cell_complete
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    return VerboseEngine
 
 
 def execute_chapter(
-    root: Path, rel: Path, out: Path, scale: str, timeout: int | None = None, seed: int = 0
+    root: Path, rel: Path, out: Path, scale: str, timeout: int | None = None, seed: int = 0,
+    keep_going: bool = False, verbose: bool = False,
 ) -> ChapterResult:
     """Execute one chapter with papermill into ``out/executed/rel``, check it, and record it in the cache.
 
     ``seed`` is the chapter's ``seed`` parameter: it is added to every seed of its settings
-    (``Settings.shift_seeds``), so ``seed != 0`` is an independent repeat of the whole chapter."""
+    (``Settings.shift_seeds``), so ``seed != 0`` is an independent repeat of the whole chapter.
+    ``keep_going``: a chapter whose claims do not all hold is kept (executed copy, claims file,
+    provenance, cache record) and returned with its ``error`` instead of raising, so that a long
+    run's other results are not thrown away. ``verbose`` prints a line as each code cell ends."""
     import nbformat
     import papermill as pm
+    from papermill.engines import papermill_engines
 
     src = root / rel
     dst = out / "executed" / rel
@@ -210,8 +317,13 @@ def execute_chapter(
     env_backup = dict(os.environ)
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # ipykernel 6's debugpy notice on Python >= 3.11
     os.environ.pop("MPLBACKEND", None)  # a non-inline backend (e.g. Agg) would leave the pages without figures
+    os.environ["CATAPULT_PROGRESS"] = "0"  # no download progress bar in a page (catapult.data)
     jupyter_path = [str(kernel_spec_dir(out))] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
     os.environ["JUPYTER_PATH"] = os.pathsep.join(jupyter_path)
+    engine = None
+    if verbose:
+        engine = f"catapult-verbose-{name}"
+        papermill_engines.register(engine, _verbose_engine(name))
     start = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -220,6 +332,7 @@ def execute_chapter(
             parameters={"scale": scale, "seed": int(seed)},
             cwd=str(src.parent),
             kernel_name="python3",
+            engine_name=engine,
             progress_bar=False,
             log_output=False,
             execution_timeout=timeout,
@@ -243,9 +356,17 @@ def execute_chapter(
     nb = nbformat.read(str(dst), as_version=4)
     if nb.metadata.get("papermill", {}).get("exception"):
         raise BuildError(f"chapter {name}: papermill recorded an exception; see {dst}.")
+    log_lines = _remove_log_lines(nb)
+    log_path = out / "logs" / f"{name}.stderr.log"
+    if log_lines:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text("\n".join(log_lines) + "\n", encoding="utf-8")
+    else:
+        log_path.unlink(missing_ok=True)
     noisy = _stderr_outputs(nb)
     if noisy:
         position, text = noisy[0]
+        nbformat.write(nb, str(dst))
         raise BuildError(
             f"chapter {name} wrote to stderr in code cell {position}, which would show on its page:\n"
             f"    | {text[:600]}\nFix the warning, or silence it where it arises (e.g. redirect file "
@@ -256,22 +377,19 @@ def execute_chapter(
         raise BuildError(
             f"chapter {name} reported no claims: every chapter must end with catapult.claims.report(...)."
         )
-    claims_mod.save(found, out / "claims" / f"{name}.json", seed=seed)
+    data_used = claims_mod.data_from_notebook(nb) or []
+    claims_mod.save(found, out / "claims" / f"{name}.json", seed=seed, data=data_used)
     bad = claims_mod.failures(found)
-    if bad:
-        lines = "\n".join(
-            f"  - {c.id}: {c.statement} ({c.source}); predicted {c.predicted}, measured {c.measured}, "
-            f"tolerance {c.tolerance}"
-            for c in bad
-        )
-        at = f"scale {scale!r}" + (f", seed {seed:+d}" if seed else "")
-        raise BuildError(f"chapter {name}: {len(bad)} of {len(found)} claims do not hold at {at}:\n{lines}")
-    prov = provenance.record(root, scale, seconds, seed)
+    error = _claims_error(name, found, bad, scale, seed) if bad else None
+    if error and not keep_going:
+        raise BuildError(error)
+    prov = provenance.record(root, scale, seconds, seed, data=data_used)
     provenance.append_to_notebook(nb, prov)
     nbformat.write(nb, str(dst))
-    record = {"hash": key, "scale": scale, "seed": int(seed), "seconds": round(seconds, 1), "provenance": prov}
+    record = {"hash": key, "scale": scale, "seed": int(seed), "seconds": round(seconds, 1), "provenance": prov,
+              "holds": not bad}
     record_path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    return ChapterResult(name, dst, found, seconds)
+    return ChapterResult(name, dst, found, seconds, error=error, log_lines=len(log_lines))
 
 
 def chapter_provenance(out: Path, rel: Path) -> dict | None:

@@ -4,8 +4,9 @@ The build (:mod:`catapult.book.execute`, :mod:`catapult.book.site`) appends :fun
 executed chapter, and a build-wide box to the other pages, so every page of the site ends
 with a small ``<div class="catapult-provenance">`` (styled by ``_static/catapult.css``):
 git commit (short sha, ``+dirty`` when the working tree had changes) and the book's version
-(``pyproject.toml``), scale, device, the
-jax / jaxlib / neural-tangents versions, the chapter's run time and the date.
+(``pyproject.toml``), scale, device, the jax / jaxlib / neural-tangents versions, the data sets
+the chapter read (:func:`catapult.data.sources`: the canonical archives, or a prepared file and its
+SHA-256), the chapter's run time and the date.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 __all__ = [
-    "CELL_TAG", "PACKAGES", "append_to_notebook", "book_version", "box_html", "build_record", "device",
-    "git_commit", "now", "record", "versions",
+    "CELL_TAG", "PACKAGES", "append_to_notebook", "book_version", "box_html", "build_record", "data_text",
+    "device", "git_commit", "now", "record", "versions",
 ]
 
 #: Versions reported in every box (distribution names).
@@ -108,8 +109,9 @@ def book_version() -> str:
     return __version__
 
 
-def record(root: Path, scale: str, seconds: float, seed: int = 0) -> dict[str, Any]:
-    """The provenance of a chapter that just ran for ``seconds`` at ``scale`` with its seeds shifted by ``seed``."""
+def record(root: Path, scale: str, seconds: float, seed: int = 0, data: list[dict] | None = None) -> dict[str, Any]:
+    """The provenance of a chapter that just ran for ``seconds`` at ``scale`` with its seeds shifted by
+    ``seed``, having read the data sets ``data`` (:func:`catapult.data.sources`)."""
     return {
         "commit": git_commit(root),
         "book_version": book_version(),
@@ -117,9 +119,29 @@ def record(root: Path, scale: str, seconds: float, seed: int = 0) -> dict[str, A
         "seed": int(seed),
         "device": device(),
         "versions": versions(),
+        "data": list(data or []),
         "seconds": round(float(seconds), 1),
         "date": now(),
     }
+
+
+_DATA_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
+
+
+def data_text(sources: Iterable[dict[str, Any]]) -> str:
+    """The data sets of a provenance record in words, e.g. "MNIST: canonical archives (SHA-256
+    verified; 60,000 train / 10,000 test images)" or "CIFAR-10: prepared file cifar10.npz (SHA-256
+    1e54414a8d78…; 10,000 train / 2,000 test images)"; "none" when no data set was read."""
+    parts = []
+    for src in sources:
+        images = src.get("images") or {}
+        count = f"{images.get('train', 0):,} train / {images.get('test', 0):,} test images"
+        if src.get("origin") == "canonical archives":
+            what = f"canonical archives (SHA-256 verified; {count})"
+        else:
+            what = f"prepared file {src.get('file', '?')} (SHA-256 {str(src.get('sha256', ''))[:12]}…; {count})"
+        parts.append(f"{_DATA_NAMES.get(src.get('name'), src.get('name'))}: {what}")
+    return "; ".join(parts) or "none"
 
 
 def _duration(seconds: float) -> str:
@@ -144,6 +166,8 @@ def box_html(rec: dict[str, Any], *, what: str = "This chapter ran") -> str:
         ("device", html.escape(str(rec.get("device", "unknown")))),
         ("stack", stack),
     ]
+    if "data" in rec:
+        items.append(("data", html.escape(data_text(rec["data"]))))
     if rec.get("seconds") is not None:
         items.append((rec.get("seconds_label", "run time"), _duration(rec["seconds"])))
     items.append(("date", html.escape(str(rec.get("date", "")))))
@@ -156,6 +180,10 @@ def build_record(root: Path, scale: str, chapters: Iterable[dict[str, Any]]) -> 
     chapters = [c for c in chapters if c]
     devices = sorted({c.get("device", "unknown") for c in chapters}) or ["no chapter executed"]
     seeds = {int(c.get("seed", 0)) for c in chapters}
+    data: dict[tuple, dict] = {}  # every distinct data set the chapters read
+    for c in chapters:
+        for src in c.get("data", []):
+            data.setdefault((src.get("name"), src.get("sha256")), src)
     return {
         "commit": git_commit(root),
         "book_version": book_version(),
@@ -163,6 +191,7 @@ def build_record(root: Path, scale: str, chapters: Iterable[dict[str, Any]]) -> 
         "seed": seeds.pop() if len(seeds) == 1 else 0,
         "device": "; ".join(devices),
         "versions": versions(),
+        "data": [data[k] for k in sorted(data, key=str)],
         "seconds": round(sum(float(c.get("seconds", 0.0)) for c in chapters), 1) if chapters else None,
         "seconds_label": "chapters' run time",
         "date": now(),

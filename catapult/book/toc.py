@@ -6,12 +6,25 @@ from pathlib import Path
 
 from .errors import BuildError
 
-__all__ = ["RESULTS_PAGE", "ROOT", "toc_entries", "toc_notebooks"]
+__all__ = ["RESULTS_PAGE", "ROOT", "book_root", "toc_entries", "toc_notebooks"]
 
-#: The book's root folder (the one with ``_toc.yml``): this checkout.
+#: The book's root folder (the one with ``_toc.yml``) when catapult runs from a checkout.
 ROOT = Path(__file__).resolve().parent.parent.parent
 #: The toc entry of the generated results page.
 RESULTS_PAGE = "book/results"
+
+
+def book_root(given: str | Path | None = None) -> Path:
+    """The book to build: ``given`` if set; else the current folder if it holds ``_toc.yml`` (a
+    checkout's root, or any folder with the book's sources when catapult is installed from a wheel);
+    else the checkout this package lives in (:data:`ROOT`)."""
+    if given is not None:
+        root = Path(given).expanduser().resolve()
+        if not (root / "_toc.yml").is_file():
+            raise BuildError(f"{root} has no _toc.yml: give the book's folder (a clone of the repository).")
+        return root
+    cwd = Path.cwd()
+    return cwd if (cwd / "_toc.yml").is_file() else ROOT
 
 
 def toc_entries(root: Path) -> list[str]:
