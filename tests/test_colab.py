@@ -6,9 +6,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from catapult import colab
-from catapult.book import cli, colab_cell, toc_notebooks
+from catapult.book import BuildError, cli, colab_cell, site, toc_notebooks
+from catapult.book.project import project
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = toc_notebooks(ROOT)
@@ -26,8 +28,9 @@ def test_every_chapter_starts_with_the_canonical_colab_cell(rel):
     assert sum(colab_cell.is_colab_cell(c) for c in nb.cells) == 1
 
 
-def test_the_cell_installs_catapult_from_the_configured_repository_without_dependencies():
-    assert '"git+https://github.com/catapult-book/catapult-book@main"' in SOURCE
+def test_the_cell_installs_this_release_of_catapult_from_the_repository_without_dependencies():
+    proj = project(ROOT)  # pyproject.toml: the repository and the version
+    assert f'"git+{proj.repository}@v{proj.version}"' in SOURCE and "@main" not in SOURCE
     assert '"--no-deps"' in SOURCE and "-r" not in SOURCE.split()  # no requirements file: nothing Colab has
     assert len(SOURCE.splitlines()) <= 8, "the cell stays a few lines; its logic lives in catapult.colab"
 
@@ -54,8 +57,9 @@ def test_in_colab_the_cell_installs_catapult_then_calls_setup(monkeypatch):
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
     monkeypatch.setattr(colab, "setup", lambda: calls.append("setup"))
     exec(compile(SOURCE, "colab-cell", "exec"), {})
+    proj = project(ROOT)
     assert calls == [[sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                      "git+https://github.com/catapult-book/catapult-book@main"], "setup"]
+                      f"git+{proj.repository}@v{proj.version}"], "setup"]
 
 
 COLAB = {  # stacks/colab.txt: what Colab's default runtime has
@@ -117,6 +121,15 @@ def test_colab_cell_command_rejects_non_notebooks(tmp_path, capsys):
 
 
 def test_a_non_github_repository_is_refused(tmp_path):
-    (tmp_path / "_config.yml").write_text("repository:\n  url: https://example.com/x\n")
-    with pytest.raises(ValueError, match="github.com"):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\nversion = "1.0"\n[project.urls]\nRepository = "https://example.com/x"\n')
+    with pytest.raises(BuildError, match="github.com"):
         colab_cell.cell_source(tmp_path)
+
+
+def test_the_site_opens_colab_at_the_release_the_cell_installs():
+    config = yaml.safe_load(site.site_config(ROOT))
+    proj = project(ROOT)
+    assert config["repository"]["url"] == proj.repository and config["repository"]["branch"] == f"v{proj.version}"
+    assert "url" not in (yaml.safe_load((ROOT / "_config.yml").read_text())["repository"] or {}), (
+        "the repository's address lives in pyproject.toml only")

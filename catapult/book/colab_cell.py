@@ -2,11 +2,13 @@
 
     python -m catapult colab-cell [NOTEBOOK ...]    # default: every notebook chapter of _toc.yml
 
-inserts the cell (:func:`cell_source`, from ``_config.yml``'s repository) as the first cell
-of each notebook, or updates it there; running it again changes nothing. The cell, inert
-outside Colab, installs ``catapult`` without dependencies in Colab and calls
-:func:`catapult.colab.setup`, the part that runs inside a chapter (see :mod:`catapult.colab`).
-It is tagged ``remove-cell`` so the site does not show it.
+inserts the cell (:func:`cell_source`) as the first cell of each notebook, or updates it there;
+running it again changes nothing. The cell, inert outside Colab, installs ``catapult`` without
+dependencies in Colab, from the repository of ``pyproject.toml`` at this version's release tag
+(:mod:`catapult.book.project`: ``git+https://github.com/OWNER/NAME@v0.6.0``, never a moving
+branch), and calls :func:`catapult.colab.setup`, the part that runs inside a chapter (see
+:mod:`catapult.colab`). It is tagged ``remove-cell`` so the site does not show it. A new version
+changes the cell: run the command after changing the version in ``pyproject.toml``.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from .project import project
 from .toc import toc_notebooks
 
-__all__ = ["CELL_ID", "TAGS", "apply", "cell_source", "first_code_cell", "is_colab_cell", "main", "new_cell",
-           "repository"]
+__all__ = ["CELL_ID", "TAGS", "apply", "cell_source", "first_code_cell", "is_colab_cell", "main", "new_cell"]
 
 #: Cell id and tags of the Colab cell (the id lets the command find and update it).
 CELL_ID = "catapult-colab-install"
@@ -30,30 +32,15 @@ _TEMPLATE = '''\
 import os, subprocess, sys
 if "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    os.environ.get("CATAPULT_COLAB_SOURCE", "git+{repo_url}@{branch}")], check=True)
+                    os.environ.get("CATAPULT_COLAB_SOURCE", "git+{repo_url}@{release}")], check=True)
     import catapult.colab; catapult.colab.setup()
 '''
 
 
-def repository(root: Path) -> tuple[str, str]:
-    """(repository URL, branch) from ``_config.yml``'s ``repository`` section."""
-    import yaml
-
-    config = yaml.safe_load((Path(root) / "_config.yml").read_text(encoding="utf-8")) or {}
-    repo = config.get("repository") or {}
-    url = str(repo.get("url", "")).rstrip("/")
-    if not url.startswith("https://github.com/"):
-        raise ValueError(
-            f"_config.yml's repository.url must be a https://github.com/OWNER/NAME URL (got {url!r}): "
-            "the Colab cell installs catapult from it."
-        )
-    return url.removesuffix(".git"), str(repo.get("branch") or "main")
-
-
 def cell_source(root: Path) -> str:
     """The canonical text of the Colab cell for the book in ``root``."""
-    url, branch = repository(root)
-    return _TEMPLATE.format(repo_url=url, branch=branch).rstrip("\n")
+    proj = project(root)
+    return _TEMPLATE.format(repo_url=proj.repository, release=proj.release).rstrip("\n")
 
 
 def new_cell(root: Path):
