@@ -9,7 +9,7 @@
 # Every chapter is attempted even if one fails. $OUT gets summary.json (per chapter: seconds,
 # claims holding, the error if any), runner.log, and results.tar.gz (executed notebooks, claims JSON).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 SCALE="${1:?usage: OUT=DIR bash stacks/runner.sh SCALE [CHAPTER ...]}"; shift
 : "${OUT:?set OUT to the folder whose files come back}"
 CARRY="$(cd "${CATAPULT_CARRY:-.carry}" && pwd)" || { echo "no carried folder: run python3 stacks/runner.py prepare"; exit 2; }
@@ -28,7 +28,8 @@ fi
 python3 -c "import sys, jax, numpy; from catapult import tangents; nt = tangents.neural_tangents(); print('python', sys.version.split()[0], '| jax', jax.__version__, jax.default_backend(), jax.devices()[0].device_kind, '| numpy', numpy.__version__, '| neural-tangents', nt.__version__)" || exit 1
 
 if [ "$#" -eq 0 ]; then
-  set -- $(python3 -c "from pathlib import Path; from catapult.book import toc_notebooks; print(' '.join(p.stem for p in toc_notebooks(Path('.'))))")
+  mapfile -t chapters < <(python3 -c "from pathlib import Path; from catapult.book import toc_notebooks; print('\n'.join(p.stem for p in toc_notebooks(Path('.'))))")
+  set -- "${chapters[@]}"
 fi
 rm -rf "$BUILD"; mkdir -p "$BUILD"
 for chapter in "$@"; do

@@ -7,6 +7,8 @@ runner's image, and the newest jax. Standard library only; run with any Python 3
     python3 stacks/stacks.py newest  [--dir .stacks/newest]
     python3 stacks/stacks.py dry-run                      # Colab's set resolves for Python 3.13
     python3 stacks/stacks.py drift FREEZE                 # Colab's pip-freeze against colab.txt
+    python3 stacks/stacks.py issue RUN_URL                # open, or comment on, the Colab-check issue
+    python3 stacks/stacks.py wheel   [--dir .stacks/wheel]  # the built wheel, installed, runs a chapter
     python3 stacks/stacks.py lock                         # regenerate requirements.txt
 
 colab:  a venv on Python 3.13 with Colab's packages (colab.txt); the chapters' Colab cell runs
@@ -17,6 +19,12 @@ runner: a venv on Python 3.12 with the runner image's packages (runner-image.txt
         stacks/runner.py prepares the carried wheels and data exactly as for the device and
         runs the chapters through them (`smoke`), then tests/test_tangents.py.
 newest: a venv on Python 3.12 with the newest jax (newest.txt); tests/test_tangents.py.
+wheel:  `python -m build` makes the sdist and wheel; a venv on python3 with requirements.txt and
+        the wheel (not this checkout) checks that the wheel holds every file the chapters read and
+        executes chapter 1 at `smoke` from it (`python -m catapult build --root`, run elsewhere).
+issue:  for the weekly Colab workflow's failure: comments on the open issue titled
+        "Colab check failed" if there is one, else opens it (with `gh`), so failing weeks make one
+        issue, not one each.
 
 A venv is reused when its requirement files have not changed (a stamp file records them).
 Pythons come from pyenv (``$PYENV_ROOT/versions/3.13.*``), else ``python3.13`` on the PATH;
@@ -224,6 +232,67 @@ def drift(args) -> None:
     say(f"Colab's versions of {', '.join(n for n in WATCHED if n in ours)} are those of stacks/colab.txt")
 
 
+#: The title of the issue the weekly Colab workflow opens (and then comments on) when it fails.
+ISSUE_TITLE = "Colab check failed"
+
+
+def issue(args) -> None:
+    """Comment on the open issue titled :data:`ISSUE_TITLE`, or open it: one issue for a run of
+    failing weeks. Needs `gh` with GH_TOKEN (the workflow's)."""
+    url = args.freeze  # the positional argument: the failed run's address
+    if not url:
+        raise SystemExit("issue needs the address of the failed run")
+    listed = subprocess.run(["gh", "issue", "list", "--state", "open", "--search", f'in:title "{ISSUE_TITLE}"',
+                             "--json", "number,title"], capture_output=True, text=True, check=True).stdout
+    open_ = [i for i in json.loads(listed or "[]") if i.get("title", "").startswith(ISSUE_TITLE)]
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    if open_:
+        number = str(min(i["number"] for i in open_))
+        run(["gh", "issue", "comment", number, "--body", f"Failed again on {day}: {url}"])
+        say(f"commented on issue #{number}")
+    else:
+        run(["gh", "issue", "create", "--title", ISSUE_TITLE, "--body",
+             f"The weekly Colab check failed on {day}: {url}\n\nIts log says which packages of Colab's "
+             "runtime moved (update stacks/colab.txt and stacks/colab-pip-freeze.txt, then run "
+             "`python3 stacks/stacks.py colab`), or which chapter broke on them. Later failures are added "
+             "here as comments; close this issue when the check passes again."])
+        say("opened an issue")
+
+
+#: Files of the package that chapters read at run time besides its modules (pyproject.toml's package-data).
+WHEEL_DATA = ("catapult/measured/paper_cost.json",)
+
+
+def wheel(args) -> None:
+    """Build the sdist and wheel, install the wheel beside the lock in a venv, check its files,
+    and execute chapter 1 at smoke with it from outside the checkout."""
+    import zipfile
+
+    py = venv(args.dir / "venv", f"{sys.version_info[0]}.{sys.version_info[1]}", [ROOT / "requirements.txt"])
+    dist = args.dir / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    run([py, "-m", "build", "--outdir", dist, ROOT])  # the lock's `build`; setuptools in its own environment
+    (whl,) = sorted(dist.glob("catapult_book-*.whl"))
+    names = set(zipfile.ZipFile(whl).namelist())
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "catapult").rglob("*.py")}
+    missing = sorted((modules | set(WHEEL_DATA)) - names)
+    if missing:
+        raise SystemExit(f"{whl.name} lacks {missing}")
+    say(f"{whl.name}: {len(names)} files, every module and {', '.join(WHEEL_DATA)}")
+    run([py, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", "--disable-pip-version-check", whl])
+    where = subprocess.run([py, "-c", "import catapult; print(catapult.__file__)"], cwd=tempfile.gettempdir(),
+                           capture_output=True, text=True, check=True).stdout.strip()
+    if Path(where).resolve().is_relative_to(ROOT):
+        raise SystemExit(f"the venv imports catapult from the checkout ({where}), not from the wheel")
+    say(f"catapult imports from the wheel: {where}")
+    out = args.dir / "build"
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    run([py, "-m", "catapult", "build", "--scale", "smoke", "--no-site", "--force", "--root", ROOT, "--out", out,
+         "--only", "01_warmup_model"], cwd=tempfile.gettempdir())
+    say(f"chapter 1 at smoke from the installed wheel: every claim holds ({time.perf_counter() - start:.0f} s)")
+
+
 def lock(args) -> None:
     """Regenerate requirements.txt from stacks/book.in on Python 3.11."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -242,8 +311,8 @@ def lock(args) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("stack", choices=("colab", "runner", "newest", "dry-run", "drift", "lock"))
-    p.add_argument("freeze", nargs="?", help="drift: a pip-freeze file of Colab's runtime")
+    p.add_argument("stack", choices=("colab", "runner", "newest", "dry-run", "drift", "issue", "wheel", "lock"))
+    p.add_argument("freeze", nargs="?", help="drift: a pip-freeze file of Colab's runtime; issue: the failed run's address")
     p.add_argument("--dir", type=Path, default=None, help="the venv folder (default .stacks/STACK)")
     p.add_argument("--chapters", default="all", help="all, none, or comma-separated chapter names")
     args = p.parse_args()
@@ -251,8 +320,8 @@ def main() -> None:
     start = time.perf_counter()
     if args.stack == "drift" and not args.freeze:
         p.error("drift needs the pip-freeze file of Colab's runtime")
-    {"colab": colab, "runner": runner, "newest": newest, "dry-run": dry_run, "drift": drift,
-     "lock": lock}[args.stack](args)
+    {"colab": colab, "runner": runner, "newest": newest, "dry-run": dry_run, "drift": drift, "issue": issue,
+     "wheel": wheel, "lock": lock}[args.stack](args)
     say(f"{args.stack}: passed in {time.perf_counter() - start:.0f} s")
 
 

@@ -97,11 +97,12 @@ def test_runner_carry_adds_only_what_the_image_lacks():
 
 
 def test_colab_stack_is_colabs_default_runtime():
+    """The emulated Colab has the versions of Colab's stored pip-freeze for what the book imports
+    (tests/test_workflows.py checks every other package of colab.txt against it too)."""
     colab = pins(ROOT / "stacks/colab.txt")
-    assert {k: colab[k] for k in ("jax", "jaxlib", "numpy", "optax", "scipy", "matplotlib", "frozendict")} == {
-        "jax": "0.7.2", "jaxlib": "0.7.2", "numpy": "2.1.3", "optax": "0.2.8", "scipy": "1.16.3",
-        "matplotlib": "3.10.0", "frozendict": "2.4.7",
-    }
+    freeze = pins(ROOT / "stacks/colab-pip-freeze.txt")
+    book = ("jax", "jaxlib", "numpy", "optax", "scipy", "matplotlib", "frozendict", "ipykernel", "tqdm", "packaging")
+    assert {k: colab[k] for k in book} == {k: freeze[k] for k in book}
     assert colab["ipykernel"].startswith("6.")
     assert "neural-tangents" not in colab and "catapult-book" not in colab
 
