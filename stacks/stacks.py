@@ -136,7 +136,9 @@ def execute_chapters(py: Path, chapters: list[str], out: Path, scale: str, env: 
 
 
 def door_tests(py: Path, env: dict | None = None) -> None:
-    run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_tangents.py"], cwd=ROOT, env=env)
+    # -o addopts=: pyproject.toml's addopts run the tests on pytest-xdist, which these stacks lack
+    run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "tests/test_tangents.py"], cwd=ROOT,
+        env=env)
 
 
 # ------------------------------------------------------------------- the stacks

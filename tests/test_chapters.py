@@ -30,7 +30,7 @@ def test_notebook_source_is_clean_and_parameterised(rel):
     assert any(f'settings("{rel.stem}", scale).shift_seeds(seed)' in "".join(c["source"]) for c in code)
 
 
-@pytest.mark.slow
+@pytest.mark.build
 @pytest.mark.parametrize("rel", NOTEBOOKS, ids=lambda p: p.stem)
 def test_chapter_executes_at_smoke_scale_and_its_claims_hold(rel, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")  # the build must still give the kernel inline figures

@@ -126,6 +126,7 @@ def page(tmp_path_factory):
     return page_results(chromium_or_skip(), tmp_path_factory.mktemp("explorer"))
 
 
+@pytest.mark.browser
 def test_page_matches_catapult_warmup(page, reference):
     assert len(page) == len(SETTINGS)
     worst = 0.0
@@ -165,6 +166,7 @@ def replay(c: float, n: float, f0: float) -> tuple[list[float], list[float]]:
     return fs, lams
 
 
+@pytest.mark.browser
 def test_page_is_bitwise_the_same_arithmetic(page):
     """Against the same expressions in plain float64 the page agrees to the last bit: any difference
     from catapult.warmup (jitted XLA, which may fuse multiply-adds) is rounding, not a different formula."""
@@ -182,6 +184,7 @@ def test_chapter_has_one_explorer_container():
     assert len(cells) == 1 and cells[0]["cell_type"] == "markdown"
 
 
+@pytest.mark.browser
 def test_explorer_script_does_nothing_without_a_container(tmp_path):
     browser = chromium_or_skip()
     page = tmp_path / "plain.html"
@@ -195,6 +198,7 @@ def test_explorer_script_does_nothing_without_a_container(tmp_path):
     assert body.startswith('<body><p id="x">text</p></body>'), body
 
 
+@pytest.mark.browser
 def test_built_chapter_page_renders_the_explorer():
     """Optional: the built chapter-1 page (CATAPULT_SITE, default _build/html) shows the explorer."""
     html_dir = Path(os.environ.get("CATAPULT_SITE", ROOT / "_build" / "html"))
@@ -213,6 +217,7 @@ def test_results_are_read_whatever_attributes_the_page_adds():
     assert explorer.results_from_dom(dom) == [{"a": 1}]
 
 
+@pytest.mark.browser
 def test_the_site_check_drives_the_explorer_against_the_exported_runs(tmp_path):
     """The build exports catapult.warmup's runs (explorer.export_reference); the site check drives a
     page's explorer to every setting and compares (explorer.check_page). A page whose script computes

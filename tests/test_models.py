@@ -38,6 +38,7 @@ def test_tanh_network_matches_its_infinite_width_kernel_and_defaults_to_lecun():
         models.fully_connected(8, 1, 1, nonlinearity="sigmoid")
 
 
+@pytest.mark.slow
 def test_cnn_and_wide_resnet_shapes_lambda0_and_bad_input():
     from catapult import ntk
 

@@ -183,6 +183,7 @@ def test_dense_kernel_implementations_and_batching_agree(implementation):
 # --------------------------------------------------------------- infinite width
 
 
+@pytest.mark.slow
 def test_finite_width_lambda0_approaches_the_infinite_width_value():
     """The empirical NTK of a width-n network fluctuates around the infinite-width kernel
     with O(n^-1/2) relative spread (and an O(1/n) mean shift), so λ0 at width 4096 lies

@@ -78,6 +78,7 @@ def test_lambda_count_matches_the_sweep_schedule(bench):
     assert bench.lambda_count(steps, every, 1, **kw) == in_scan + 1 + 1
 
 
+@pytest.mark.slow
 def test_tiny_run_end_to_end(bench, tmp_path):
     out = tmp_path / "cost.json"
     data = bench.main(["--tiny", "--out", str(out), "--repeats", "1"])

@@ -33,6 +33,7 @@ def _acc(apply, p, x, y):
     return float(train.accuracy(apply(p, x), y))
 
 
+@pytest.mark.slow
 def test_matches_explicit_gd_for_both_protocols():
     x, y = _problem()
     xt, yt = _problem(n=20, seed=1)

@@ -18,6 +18,7 @@ def test_kernels_run_over_ipc_with_sockets_outside_the_book():
     assert os.path.isabs(km.ip) and len(km.ip) < 80, "the kernel's working directory (book/) must not get sockets"
 
 
+@pytest.mark.build
 def test_a_chapter_kernel_prints_no_jupyter_warning(tmp_path):
     script = textwrap.dedent(
         f"""

@@ -18,9 +18,14 @@ PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg=="
 )
 CHROMIUM = site_check.find_chromium()
-needs_browser = pytest.mark.skipif(
+_no_browser = pytest.mark.skipif(
     CHROMIUM is None and not os.environ.get("CI"), reason="no chromium installed (CI installs it and requires it)"
 )
+
+
+def needs_browser(test):
+    """Marked `browser` (deselect with -m "not browser") and skipped without Chromium, unless CI is set."""
+    return pytest.mark.browser(_no_browser(test))
 
 
 def page(body: str) -> str:

@@ -164,6 +164,7 @@ def resnet18_weights(width: int, in_channels: int = 3) -> int:
     return n
 
 
+@pytest.mark.slow
 def test_resnet18_is_scale_invariant_and_has_the_papers_size():
     # the paper's width 32 (2.79M trainable weights); 64 gives the 11.16M convolution weights of the standard (pre-activation) ResNet-18
     assert sphere.resnet18(32).dim == resnet18_weights(32) == 2_790_240
@@ -194,6 +195,7 @@ def test_build_picks_the_architecture_and_checks_its_options():
         sphere.build("convnet", width=32)
 
 
+@pytest.mark.slow
 def test_paper_scale_cifar_settings_build_the_papers_resnet():
     """Chapter 6's paper scale: the paper's SI ResNet-18 of width 32 on the full CIFAR-10 at 32×32,
     batch 128, 200 epochs; a few steps of it run (on 8 images) through the same calls as the chapter."""
@@ -209,6 +211,7 @@ def test_paper_scale_cifar_settings_build_the_papers_resnet():
     assert runs.loss.shape == (1, 1, 3) and np.all(np.isfinite(runs.loss)) and not runs.diverged.any()
 
 
+@pytest.mark.slow
 def test_whole_set_statistics_in_chunks_equal_one_pass(monkeypatch, task):
     """Losses and accuracies over a data set larger than SAMPLE_CHUNK are summed over chunks
     (and a remainder): the same numbers as one pass, in evaluate and in the training logs."""
@@ -327,6 +330,7 @@ def test_small_learning_rate_lowers_the_loss(task, net):
     assert runs.loss[0, 0, -1] < 0.5 * runs.loss[0, 0, 0]
 
 
+@pytest.mark.slow
 def test_finetune_shapes(task, net, sweep):
     ft = sphere.finetune(net, task.x_train, task.y_train, sweep.w, [1e-3, 1e-2], 3, 20, batch_size=8, log_every=10, key=KEY)
     assert ft.w.shape == (2, 2, 2, 3, net.dim)
@@ -350,6 +354,7 @@ def test_divergence_is_recorded_not_raised(task, net):
     assert np.isnan(loss).all() and np.isnan(acc).all()
 
 
+@pytest.mark.slow
 def test_evaluate_and_sharpness(task, net, sweep):
     loss, acc = sphere.evaluate(net, sweep.w, task.x_train, task.y_train, chunk=3)
     np.testing.assert_allclose(loss, sweep.loss[..., -1], rtol=1e-4)
@@ -482,6 +487,7 @@ def test_effective_features():
 # ---------------------------------------------------------------- the Python loop
 
 
+@pytest.mark.slow
 def test_python_loop_equals_scan():
     """loop="python" (one jitted step from a Python loop, for ConvNets on CPU) gives the numbers
     of the lax.scan: losses, weights and divergence records, in pre-training, its continuation

@@ -98,6 +98,7 @@ def test_divergence_is_recorded_without_raising_and_frozen():
     assert run.divergent[0] and np.isnan(run.loss[0, -1])
 
 
+@pytest.mark.slow
 def test_sweep_is_deterministic_and_equals_one_eta_at_a_time():
     apply_fn, params, x, y = relu_problem(32, 40, seed=1)
     etas = np.array([0.2, 1.0, 3.0])
@@ -131,6 +132,7 @@ def test_batch_order_is_fixed_per_seed():
     assert r0.loss[0, 0] != r1.loss[0, 0]
 
 
+@pytest.mark.slow
 def test_curvature_record_follows_a_relu_network_and_lanczos_is_accurate():
     init_fn, apply_fn, _ = models.fully_connected(64, 2, 3)
     x = jax.random.normal(jax.random.PRNGKey(0), (30, 8))
@@ -212,6 +214,7 @@ MULTI_DEVICE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_sweep_over_four_devices_equals_one_device():
     env = dict(os.environ, JAX_PLATFORMS="cpu")
     env.pop("XLA_FLAGS", None)
@@ -229,6 +232,7 @@ def test_unrolled_scan_gives_the_same_sweep():
         train.sweep(apply_fn, params, x, y, [0.1], 6, unroll=0)
 
 
+@pytest.mark.slow
 def test_python_loop_gives_the_same_sweep_as_the_scan():
     apply_fn, params, x, y = relu_problem(32, 40, seed=2)
     etas = np.array([0.2, 1.0, 3.0, 60.0])  # the last one diverges
@@ -245,6 +249,7 @@ def test_python_loop_gives_the_same_sweep_as_the_scan():
         train.sweep(apply_fn, params, x, y, [0.1], 5, loop="fori")
 
 
+@pytest.mark.slow
 def test_reading_a_sweep():
     apply_fn, params, x, y = relu_problem(1024, 32, seed=4)
     lam0 = ntk.top_eigenvalue(apply_fn, params, x)
