@@ -10,8 +10,8 @@ Where the arrays come from, in this order:
 
 1. ``$CATAPULT_DATA_DIR/{mnist,cifar10}.npz``: prepared arrays (keys ``x_train``,
    ``y_train``, ``x_test``, ``y_test``; uint8 images, (N, 28, 28) for MNIST and
-   (N, 32, 32, 3) for CIFAR-10; integer labels 0-9), e.g. the offline subsets in
-   ``../shared/data``;
+   (N, 32, 32, 3) for CIFAR-10; integer labels 0-9; optionally a ``note``), e.g. the files
+   ``python -m catapult data`` made on a machine with network, copied to one without;
 2. the same file in the cache folder (``$CATAPULT_CACHE``, else
    ``$XDG_CACHE_HOME/catapult-book``, else ``~/.cache/catapult-book``);
 3. a download of the canonical archives (MNIST's four IDX gz files, CIFAR-10's python

@@ -1,11 +1,13 @@
 """What an open project carries: licences, a citation, a changelog, one version everywhere."""
 
+import re
 import tomllib
 from pathlib import Path
 
 import yaml
 
 import catapult
+from catapult.book.project import project
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
@@ -36,3 +38,23 @@ def test_the_citation_cites_the_book_and_both_papers_at_this_version():
 
 def test_the_changelog_has_this_version():
     assert f"## {VERSION} " in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_the_repository_address_is_pyprojects_everywhere():
+    """pyproject.toml's [project.urls] Repository is the one place the address is written: the
+    build and the Colab cell read it; every other mention must agree with it."""
+    proj = project(ROOT)
+    owner, name = proj.owner_and_name.split("/")
+    assert proj.site == f"https://{owner}.github.io/{name}"  # GitHub Pages of that repository
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]
+    assert all(u.startswith((proj.repository, proj.site)) for u in urls.values()), urls
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert cff["repository-code"] == proj.repository and cff["url"] == proj.site
+    for page in ("README.md", "book/intro.md"):
+        text = (ROOT / page).read_text()
+        assert f"url     = {{{proj.repository}}}" in text, page
+        mentioned = set(re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", text)) | set(
+            re.findall(r"https://[\w-]+\.github\.io/[\w.-]+", text))
+        assert mentioned <= {proj.repository, proj.site}, f"{page} names another address: {mentioned}"
+    readme = (ROOT / "README.md").read_text()
+    assert proj.site in readme and f"{proj.repository}/issues" in readme
