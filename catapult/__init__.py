@@ -22,7 +22,7 @@ The machinery they share:
 - :mod:`catapult.scales`     every chapter's settings (typed records) at the smoke / ci / paper scales
 - :mod:`catapult.plotting`   the book's figure style and phase-diagram helpers
 - :mod:`catapult.fits`       line and power-law fits for scaling laws
-- :mod:`catapult.data`       MNIST and CIFAR-10: offline copies, cache, verified downloads
+- :mod:`catapult.data`       MNIST and CIFAR-10: a prepared folder, the cache, verified downloads, provenance
 - :mod:`catapult.tangents`   the one door to neural-tangents 0.6.5 on today's jax, without TensorFlow
 - :mod:`catapult.precision`  float64 on demand
 - :mod:`catapult.gpu_cost`   the GPU measurements the pages cite
@@ -34,5 +34,5 @@ science module imports it.
 
 from .scales import SCALES, settings
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 __all__ = ["SCALES", "settings", "__version__"]
