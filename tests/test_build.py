@@ -230,7 +230,8 @@ def test_the_data_a_chapter_read_is_in_its_claims_and_its_provenance(tmp_path, m
     assert src["sha256"] == hashlib.sha256((prepared / "mnist.npz").read_bytes()).hexdigest()
     assert src["images"] == {"train": 40, "test": 20} and src["folder"] == "CATAPULT_DATA_DIR"
     box = nbformat.read(out / "executed" / "book" / "ch_data.ipynb", as_version=4).cells[-1].source
-    assert f"MNIST: prepared file mnist.npz (SHA-256 {src['sha256'][:12]}…; 40 train / 20 test images)" in box
+    assert (f"MNIST: prepared file mnist.npz (SHA-256 {src['sha256'][:12]}…; 40 train / 20 test images; "
+            "“a folder prepared by hand”)") in box
     none = nbformat.read(out / "executed" / "book" / "ch_none.ipynb", as_version=4).cells[-1].source
     assert "<b>data</b> none" in none
 

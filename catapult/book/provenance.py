@@ -131,15 +131,17 @@ _DATA_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 def data_text(sources: Iterable[dict[str, Any]]) -> str:
     """The data sets of a provenance record in words, e.g. "MNIST: canonical archives (SHA-256
     verified; 60,000 train / 10,000 test images)" or "CIFAR-10: prepared file cifar10.npz (SHA-256
-    1e54414a8d78…; 10,000 train / 2,000 test images)"; "none" when no data set was read."""
+    1e54414a8d78…; 10,000 train / 2,000 test images; “<the file's note>”)"; "none" when no data
+    set was read."""
     parts = []
     for src in sources:
         images = src.get("images") or {}
         count = f"{images.get('train', 0):,} train / {images.get('test', 0):,} test images"
         if src.get("origin") == "canonical archives":
             what = f"canonical archives (SHA-256 verified; {count})"
-        else:
-            what = f"prepared file {src.get('file', '?')} (SHA-256 {str(src.get('sha256', ''))[:12]}…; {count})"
+        else:  # the file's own note says what it is (e.g. a subset, or decoded from JPEGs)
+            note = f"; “{src['note']}”" if src.get("note") else ""
+            what = f"prepared file {src.get('file', '?')} (SHA-256 {str(src.get('sha256', ''))[:12]}…; {count}{note})"
         parts.append(f"{_DATA_NAMES.get(src.get('name'), src.get('name'))}: {what}")
     return "; ".join(parts) or "none"
 
