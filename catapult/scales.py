@@ -748,8 +748,16 @@ _LARGE_LRS = _at_scales(
         # 4 seeds (measured at --seed 0, 1, 2, 3): best_finetuned_in_2A 2.8, 2.7, 1.4, 1.0;
         # flr_barrier_2A_below_2B 3.0, 4.9, 3.0, 1.7; features_not_sparse_in_2B 7.3, 2.9, 1.7, 4.3.
         # Shown, claimed at paper scale (10 seeds) only.
+        # Two claimed differences came within half a standard error of their bound of 2 at seeds 0-3 on
+        # an AMD EPYC (checkpoint_barrier_2A_below_2B 2.45 at --seed 2, 4.7 at --seed 1;
+        # features_above_noise_floor 2.35 at --seed 3), and another CPU is another draw: a fresh clone
+        # on a 2-core Intel Xeon measured the checkpoint barrier at 1.98 at --seed 0 (0.5.0 and 0.6.0
+        # alike). A 2-standard-error test over 4 seeds with margins like these fails at a fair share of
+        # draws, far above the book's 0.1 %: both are shown, claimed at paper scale (10 seeds) only,
+        # until the claims of chapters 4-6 are re-derived with the seeds to decide them.
         not_claimed=("same_quality_every_flr_in_2A", "cifar_best_finetuned_in_regime_2", "best_finetuned_in_2A",
-                     "flr_barrier_2A_below_2B", "features_not_sparse_in_2B"),
+                     "flr_barrier_2A_below_2B", "features_not_sparse_in_2B", "checkpoint_barrier_2A_below_2B",
+                     "features_above_noise_floor"),
         cifar=CifarSweep(plrs=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3), seeds=2, pt_steps=3000, ft_steps=1000, log_every=150),
     ),
     paper=dict(

@@ -236,6 +236,48 @@ def test_the_data_a_chapter_read_is_in_its_claims_and_its_provenance(tmp_path, m
     assert "<b>data</b> none" in none
 
 
+FETCH_CELL = """
+import json, os
+from catapult import data
+data.SHA256.update(json.loads(os.environ["TEST_ARCHIVE_PINS"]))  # the test's archives, not the real ones
+ds = data.load("mnist", 20, 8)
+value = 0.5
+"""
+
+
+def test_two_chapters_fetching_the_same_data_at_once_from_an_empty_cache_both_succeed(tmp_path, monkeypatch, capsys):
+    """A fresh machine, the default --jobs 2: two chapters miss the cache at once. The archives,
+    in MNIST's format and served from 127.0.0.1 after a delay, are downloaded once, under the
+    cache's lock; both chapters run and say which data they read; no progress bar is on a page."""
+    import http.server
+    import threading
+
+    import test_data as td
+
+    files, _ = td.mnist_archives()
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), td._Handler)
+    srv.files, srv.declared, srv.hits, srv.delay = files, {}, [], 1.0
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.delenv("CATAPULT_DATA_DIR", raising=False)
+        monkeypatch.setenv("CATAPULT_CACHE", str(tmp_path / "cache"))
+        monkeypatch.setenv("CATAPULT_MNIST_URL", f"http://127.0.0.1:{srv.server_address[1]}/")
+        monkeypatch.setenv("TEST_ARCHIVE_PINS", json.dumps({f: td.hashlib.sha256(b).hexdigest() for f, b in files.items()}))
+        root = make_book(tmp_path, {"ch_a": chapter(FETCH_CELL, CLAIM_CELL), "ch_b": chapter(FETCH_CELL, CLAIM_CELL)})
+        out = tmp_path / "out"
+        cli.build("smoke", out=out, root=root, site=False, jobs=2)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert sorted(srv.hits) == sorted(files), "each archive was fetched once"
+    for name in ("ch_a", "ch_b"):
+        (src,) = json.loads((out / "claims" / f"{name}.json").read_text())[0]["data"]
+        assert src["origin"] == "canonical archives" and src["images"] == {"train": 40, "test": 20}
+        executed = nbformat.read(out / "executed" / "book" / f"{name}.ipynb", as_version=4)
+        streams = [o.text for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "stream"]
+        assert not any("idx3-ubyte" in t for t in streams), "a download's progress bar is on the page"
+
+
 def test_unknown_scale_and_chapter_exit_nonzero_listing_valid_ones(capsys):
     assert cli.main(["build", "--scale", "huge", "--no-site"]) == 1
     assert "valid scales are: smoke, ci, paper" in capsys.readouterr().err
