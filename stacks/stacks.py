@@ -284,7 +284,7 @@ def wheel(args) -> None:
     run([py, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", "--disable-pip-version-check", whl])
     where = subprocess.run([py, "-c", "import catapult; print(catapult.__file__)"], cwd=tempfile.gettempdir(),
                            capture_output=True, text=True, check=True).stdout.strip()
-    if Path(where).resolve().is_relative_to(ROOT):
+    if Path(where).resolve().is_relative_to(ROOT / "catapult"):
         raise SystemExit(f"the venv imports catapult from the checkout ({where}), not from the wheel")
     say(f"catapult imports from the wheel: {where}")
     out = args.dir / "build"
