@@ -261,8 +261,14 @@ def issue(args) -> None:
         say("opened an issue")
 
 
-#: Files of the package that chapters read at run time besides its modules (pyproject.toml's package-data).
-WHEEL_DATA = ("catapult/measured/paper_cost.json",)
+def package_data() -> list[str]:
+    """The data files pyproject.toml's [tool.setuptools.package-data] puts into the wheel, as they are
+    in this checkout (e.g. catapult/measured/paper_cost.json, which chapter 4 cites)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    return sorted(p.relative_to(ROOT).as_posix() for package, globs in config.items()
+                  for pattern in globs for p in (ROOT / package.replace(".", "/")).glob(pattern))
 
 
 def wheel(args) -> None:
@@ -277,10 +283,11 @@ def wheel(args) -> None:
     (whl,) = sorted(dist.glob("catapult_book-*.whl"))
     names = set(zipfile.ZipFile(whl).namelist())
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "catapult").rglob("*.py")}
-    missing = sorted((modules | set(WHEEL_DATA)) - names)
-    if missing:
-        raise SystemExit(f"{whl.name} lacks {missing}")
-    say(f"{whl.name}: {len(names)} files, every module and {', '.join(WHEEL_DATA)}")
+    data = package_data()
+    missing = sorted((modules | set(data)) - names)
+    if missing or not data:
+        raise SystemExit(f"{whl.name} lacks {missing or 'package data: pyproject.toml names none that exists'}")
+    say(f"{whl.name}: {len(names)} files, every module and {', '.join(data)}")
     run([py, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", "--disable-pip-version-check", whl])
     where = subprocess.run([py, "-c", "import catapult; print(catapult.__file__)"], cwd=tempfile.gettempdir(),
                            capture_output=True, text=True, check=True).stdout.strip()
