@@ -39,6 +39,7 @@ __all__ = [
     "infinite_width_top_eigenvalue",
     "eta_crit",
     "lanczos_top_eigenvalue",
+    "lanczos_top_eigenvalue_stepped",
 ]
 
 
@@ -302,6 +303,44 @@ def eta_crit(lam0: float) -> float:
 # ------------------------------------------------------- jittable Lanczos
 
 
+def _lanczos_setup(out: jax.ShapeDtypeStruct, iters: int, key: jax.Array):
+    """The state before the first Lanczos step: (basis, q0, alphas, betas)."""
+    size, dtype = out.size, out.dtype
+    basis = jnp.zeros((iters, size), dtype)
+    q0 = _orthonormal_random(basis, iters, key, size, dtype)
+    return basis, q0, jnp.zeros((iters,), dtype), jnp.zeros((iters,), dtype)
+
+
+def _orthonormal_random(basis, j, key, size, dtype):
+    r = jax.random.normal(jax.random.fold_in(key, j), (size,)).astype(dtype)
+    for _ in range(2):
+        r = r - basis.T @ (basis @ r)
+    return r / jnp.maximum(jnp.linalg.norm(r), jnp.finfo(dtype).tiny)
+
+
+def _lanczos_step(matvec: Callable, out: jax.ShapeDtypeStruct, key: jax.Array, j, carry):
+    """Lanczos step ``j``: one product ``matvec`` (flat Θ·q), full reorthogonalisation (twice),
+    and a restart from a random orthogonal vector when the Krylov space is exhausted."""
+    basis, q, alphas, betas = carry
+    size, dtype = out.size, out.dtype
+    basis = basis.at[j].set(q)
+    w = matvec(q)
+    alpha = jnp.vdot(q, w)
+    for _ in range(2):  # rows beyond j are zero, so this projects on q_0..q_j only
+        w = w - basis.T @ (basis @ w)
+    beta = jnp.linalg.norm(w)
+    scale = jnp.maximum(jnp.abs(alpha), jnp.max(jnp.abs(alphas)))
+    exhausted = beta <= 1e3 * jnp.finfo(dtype).eps * jnp.maximum(scale, jnp.finfo(dtype).tiny)
+    q_next = jnp.where(exhausted, _orthonormal_random(basis, j, key, size, dtype), w / jnp.where(exhausted, 1.0, beta))
+    return basis, q_next, alphas.at[j].set(alpha), betas.at[j].set(jnp.where(exhausted, 0.0, beta))
+
+
+def _ritz_top(alphas: jax.Array, betas: jax.Array) -> jax.Array:
+    """The top eigenvalue of the Lanczos tridiagonal matrix."""
+    tri = jnp.diag(alphas) + jnp.diag(betas[:-1], 1) + jnp.diag(betas[:-1], -1)
+    return jnp.linalg.eigvalsh(tri)[-1]
+
+
 def lanczos_top_eigenvalue(
     apply_fn: ApplyFn, params: Any, x: jax.Array, *, iters: int = 20, key: jax.Array | None = None,
     unroll: bool | int = 1,
@@ -316,40 +355,55 @@ def lanczos_top_eigenvalue(
     from a random vector orthogonal to the basis with β = 0, so the tridiagonal matrix
     splits into blocks whose eigenvalues are still Ritz values of Θ (never above λ_max).
     Returns a scalar array; no input validation (it runs on traced values). ``unroll``
-    goes to the ``fori_loop`` (``True`` for convolutional nets on XLA:CPU, jax#12868).
+    goes to the ``fori_loop``; :func:`lanczos_top_eigenvalue_stepped` is the same
+    computation stepped from Python (for convolutional nets on XLA:CPU).
     """
     out = jax.eval_shape(apply_fn, params, x)
-    size = out.size
-    iters = min(int(iters), size)
-    dtype = out.dtype
+    iters = min(int(iters), out.size)
     key = jax.random.PRNGKey(0) if key is None else key
+    matvec = lambda q: jnp.ravel(ntk_vp(apply_fn, params, x, jnp.reshape(q, out.shape)))  # noqa: E731
+    body = lambda j, carry: _lanczos_step(matvec, out, key, j, carry)  # noqa: E731
+    _, _, alphas, betas = jax.lax.fori_loop(0, iters, body, _lanczos_setup(out, iters, key), unroll=unroll)
+    return _ritz_top(alphas, betas)
 
-    def matvec(v):
-        return jnp.ravel(ntk_vp(apply_fn, params, x, jnp.reshape(v, out.shape)))
 
-    def orthonormal_random(basis, j):
-        r = jax.random.normal(jax.random.fold_in(key, j), (size,)).astype(dtype)
-        for _ in range(2):
-            r = r - basis.T @ (basis @ r)
-        return r / jnp.maximum(jnp.linalg.norm(r), jnp.finfo(dtype).tiny)
+@functools.lru_cache(maxsize=64)
+def _stepped_pieces(apply_fn: ApplyFn, iters: int) -> tuple[Callable, Callable, Callable]:
+    def setup(params, x, key):
+        out, pullback = jax.vjp(lambda p: apply_fn(p, x), params)  # the forward pass, once per λ
+        return pullback, _lanczos_setup(jax.ShapeDtypeStruct(out.shape, out.dtype), iters, key)
 
-    basis = jnp.zeros((iters, size), dtype)
-    q0 = orthonormal_random(basis, iters)
+    def step(j, carry, pullback, key, shape):
+        def matvec(q):  # Θq = J(Jᵀq)/(m·k): the pullback, then its transpose (J); no forward pass
+            v = jnp.reshape(q, shape)
+            (jt_q,) = pullback(v)
+            (j_jt_q,) = jax.linear_transpose(pullback, v)((jt_q,))
+            return jnp.ravel(j_jt_q) / q.size
 
-    def body(j, carry):
-        basis, q, alphas, betas = carry
-        basis = basis.at[j].set(q)
-        w = matvec(q)
-        alpha = jnp.vdot(q, w)
-        for _ in range(2):  # rows beyond j are zero, so this projects on q_0..q_j only
-            w = w - basis.T @ (basis @ w)
-        beta = jnp.linalg.norm(w)
-        scale = jnp.maximum(jnp.abs(alpha), jnp.max(jnp.abs(alphas)))
-        exhausted = beta <= 1e3 * jnp.finfo(dtype).eps * jnp.maximum(scale, jnp.finfo(dtype).tiny)
-        q_next = jnp.where(exhausted, orthonormal_random(basis, j), w / jnp.where(exhausted, 1.0, beta))
-        return basis, q_next, alphas.at[j].set(alpha), betas.at[j].set(jnp.where(exhausted, 0.0, beta))
+        return _lanczos_step(matvec, jax.ShapeDtypeStruct(carry[1].shape, carry[1].dtype), key, j, carry)
 
-    init = (basis, q0, jnp.zeros((iters,), dtype), jnp.zeros((iters,), dtype))
-    _, _, alphas, betas = jax.lax.fori_loop(0, iters, body, init, unroll=unroll)
-    tri = jnp.diag(alphas) + jnp.diag(betas[:-1], 1) + jnp.diag(betas[:-1], -1)
-    return jnp.linalg.eigvalsh(tri)[-1]
+    return jax.jit(setup), jax.jit(step, static_argnums=4), jax.jit(lambda carry: _ritz_top(carry[2], carry[3]))
+
+
+def lanczos_top_eigenvalue_stepped(
+    apply_fn: ApplyFn, params: Any, x: jax.Array, *, iters: int = 20, key: jax.Array | None = None,
+) -> jax.Array:
+    """:func:`lanczos_top_eigenvalue` with its steps called from Python: one compiled step (one
+    NTK-vector product, from the forward pass's residuals kept once per call), cached on
+    ``apply_fn``, serves every iteration of every call.
+
+    For convolutional networks on XLA:CPU: inside a ``fori_loop`` their convolutions run
+    10-20x slower (jax#12868), and unrolled every step is a copy of the network's backward
+    pass and its transpose that XLA compiles again (tens of seconds for a Wide ResNet). Same
+    steps, same numbers up to float rounding. Not traceable: call it outside ``jit``.
+    """
+    out = jax.eval_shape(apply_fn, params, x)
+    iters = min(int(iters), out.size)
+    key = jax.random.PRNGKey(0) if key is None else key
+    setup, step, top = _stepped_pieces(apply_fn, iters)
+    # committed to one device, as the step's outputs are, so that the step compiles once
+    params, x, key = jax.device_put((params, x, key), jax.devices()[0])
+    pullback, carry = setup(params, x, key)
+    for j in range(iters):
+        carry = step(np.int32(j), carry, pullback, key, out.shape)
+    return top(carry)

@@ -83,7 +83,7 @@ def _program(apply_fn, steps, final_steps, has_final, weight_decay, loss_cap, st
     :func:`catapult.loop.iterate` through phase 1 and, from the per-η copies, phase 2."""
     import optax
 
-    python = loop == "python"
+    python = loop_.stepped(loop)
     nan = jnp.array(jnp.nan, jnp.float32)
 
     def make_opt(eta):  # SGD, with L2 weight decay (wd/2)‖θ‖² added to the gradient
@@ -107,7 +107,8 @@ def _program(apply_fn, steps, final_steps, has_final, weight_decay, loss_cap, st
     def accs(p, x, y, xt, yt):
         return jnp.stack([accuracy(p, x, y), accuracy(p, xt, yt)])
 
-    over_runs = lambda f, at: jax.vmap(jax.vmap(f, in_axes=at), in_axes=at)  # noqa: E731  (seeds, etas)
+    def over_runs(f, at, static_argnums=()):  # the (seeds, etas) runs: nested vmaps
+        return loop_.over_runs(loop_.over_runs(f, at, loop, static_argnums), at, loop, static_argnums)
 
     # phase 1: one step of one run; the copy for protocol (b) is kept at its step round(τ/η)
     def one(carry, t, batch, ev, eta, budget, x, y, xt, yt):
@@ -130,17 +131,17 @@ def _program(apply_fn, steps, final_steps, has_final, weight_decay, loss_cap, st
 
     def phase1(carry, xs, ev, etas, budget, x, y, xt, yt):
         t, batch = xs
-        f = lambda c, e, b: one(c, t, batch, ev, e, b, x, y, xt, yt)  # noqa: E731
-        return over_runs(f, (0, 0, 0))(carry, etas, budget)
+        at = (0, None, None, None, 0, 0, None, None, None, None)
+        return over_runs(one, at, (3,) if python else ())(carry, t, batch, ev, etas, budget, x, y, xt, yt)
 
     # phase 2 of protocol (b): every copy continues at the one small final_eta
-    def phase2(carry, batch, final_eta, x, y):
-        def one2(q, d):
-            loss, _, new = sgd(q, final_eta, x[batch], y[batch])
-            d2 = d | ~jnp.isfinite(loss) | (loss > loss_cap) | ~loop_.finite(new)
-            return loop_.select(d2, q, new), d2
+    def one2(q, d, batch, final_eta, x, y):
+        loss, _, new = sgd(q, final_eta, x[batch], y[batch])
+        d2 = d | ~jnp.isfinite(loss) | (loss > loss_cap) | ~loop_.finite(new)
+        return loop_.select(d2, q, new), d2
 
-        return over_runs(one2, (0, 0))(*carry), None
+    def phase2(carry, batch, final_eta, x, y):
+        return over_runs(one2, (0, 0, None, None, None, None))(*carry, batch, final_eta, x, y), None
 
     def start(params, n):
         p = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a[:, None], (a.shape[0], n) + a.shape[1:]), params)
@@ -148,29 +149,33 @@ def _program(apply_fn, steps, final_steps, has_final, weight_decay, loss_cap, st
         false = jnp.zeros(lead, bool)
         return (p, p, false, false, false, jnp.full(lead, -1, jnp.int32))
 
-    def end_of_phase1(carry, losses, recs, budget, x, y, xt, yt, last_batch):
-        def one_end(carry, losses, recs, budget):  # t = steps: the end of protocol (a)
-            p, snap, snap_dead, dead, _, fit_at = carry
-            last = train.mse(apply_fn(p, x[last_batch]), y[last_batch])
-            dead = dead | ~jnp.isfinite(last) | (last > loss_cap)
-            hit = budget == steps
-            snap = loop_.select(hit, p, snap)
-            snap_dead = jnp.where(hit, dead, snap_dead)
-            losses = jnp.concatenate([losses, jnp.where(dead, nan, last)[None]])
-            final_rec = jnp.where(dead, jnp.full((2,), jnp.nan, jnp.float32), accs(p, x, y, xt, yt))
-            recs = jnp.concatenate([recs, final_rec[None]])
-            budget_test = jnp.where(snap_dead, nan, accuracy(snap, xt, yt))
-            kept = dict(params=p) if keep_params else {}
-            return dict(loss=losses, recs=recs, dead=dead, budget_test=budget_test, fit_at=fit_at, **kept), (snap, snap_dead)
+    def one_end1(carry, losses, recs, budget, x, y, xt, yt, last_batch):  # t = steps: the end of protocol (a)
+        p, snap, snap_dead, dead, _, fit_at = carry
+        last = train.mse(apply_fn(p, x[last_batch]), y[last_batch])
+        dead = dead | ~jnp.isfinite(last) | (last > loss_cap)
+        hit = budget == steps
+        snap = loop_.select(hit, p, snap)
+        snap_dead = jnp.where(hit, dead, snap_dead)
+        losses = jnp.concatenate([losses, jnp.where(dead, nan, last)[None]])
+        final_rec = jnp.where(dead, jnp.full((2,), jnp.nan, jnp.float32), accs(p, x, y, xt, yt))
+        recs = jnp.concatenate([recs, final_rec[None]])
+        budget_test = jnp.where(snap_dead, nan, accuracy(snap, xt, yt))
+        kept = dict(params=p) if keep_params else {}
+        return dict(loss=losses, recs=recs, dead=dead, budget_test=budget_test, fit_at=fit_at, **kept), (snap, snap_dead)
 
-        return over_runs(one_end, (0, 0, 0, 0))(carry, losses, recs, budget)
+    def end_of_phase1(carry, losses, recs, budget, x, y, xt, yt, last_batch):
+        at = (0, 0, 0, 0, None, None, None, None, None)
+        return over_runs(one_end1, at)(carry, losses, recs, budget, x, y, xt, yt, last_batch)
+
+    def one_end2(q, d2, x, y, xt, yt):
+        return d2, jnp.where(d2, jnp.full((2,), jnp.nan, jnp.float32), accs(q, x, y, xt, yt))
 
     def end_of_phase2(out, carry, x, y, xt, yt):
-        def one_end(q, d2):
-            return d2, jnp.where(d2, jnp.full((2,), jnp.nan, jnp.float32), accs(q, x, y, xt, yt))
-
-        out["snap_dead"], out["phys"] = over_runs(one_end, (0, 0))(*carry)
+        out["snap_dead"], out["phys"] = over_runs(one_end2, (0, 0, None, None, None, None))(*carry, x, y, xt, yt)
         return out
+
+    if loop == "each":
+        return _each_program(steps, final_steps, has_final, start, one, one2, one_end1, one_end2)
 
     start_s = loop_.stage(start, loop, static_argnums=1)
     end1_s, end2_s = loop_.stage(end_of_phase1, loop), loop_.stage(end_of_phase2, loop)
@@ -187,6 +192,38 @@ def _program(apply_fn, steps, final_steps, has_final, weight_decay, loss_cap, st
         return end2_s(out, copies, x, y, xt, yt)
 
     return loop_.program(run, loop)
+
+
+def _each_program(steps, final_steps, has_final, start, one, one2, one_end1, one_end2):
+    """The comparison under ``loop="each"`` (convolutional networks on CPU): every (seed, η)
+    run stepped on its own by one compiled single-run step (:func:`catapult.loop.iterate`)."""
+    start_c = jax.jit(start, static_argnums=1)
+    one_c, one2_c = jax.jit(one, static_argnums=3), jax.jit(one2)
+    end1, end2 = loop_.each(one_end1, (0, 0, 0, 0) + (None,) * 5, axes=2), loop_.each(one_end2, (0, 0) + (None,) * 4, axes=2)
+
+    def phase1(carry, xs, ev, eta, budget, x, y, xt, yt):
+        t, batch = xs
+        return one_c(carry, np.int32(t), batch, ev, eta, budget, x, y, xt, yt)
+
+    def phase2(carry, batch, final_eta, x, y):
+        return one2_c(*carry, batch, final_eta, x, y), None
+
+    def run(etas, budget, params, x, y, xt, yt, idx, eval_now, final_eta):
+        time_major = lambda a: jnp.moveaxis(a, 0, 2)  # noqa: E731  (T, s, n, ...) -> (s, n, T, ...)
+        idx = np.asarray(idx)
+        carry, (losses, recs) = loop_.iterate(
+            phase1, start_c(params, etas.shape[1]), (np.arange(steps, dtype=np.int32), idx[:steps]),
+            flags=np.asarray(eval_now[:steps]), args=(etas, budget, x, y, xt, yt), loop="each",
+            in_axes=(0, 0, None, None, None, None), run_axes=2,
+        )
+        out, copies = end1(carry, time_major(losses), time_major(recs), budget, x, y, xt, yt, idx[steps])
+        if has_final:
+            copies, _ = loop_.iterate(phase2, copies, idx[steps + 1 : steps + 1 + final_steps], args=(final_eta, x, y),
+                                      loop="each", in_axes=(None, None, None), run_axes=2)
+        out["snap_dead"], out["phys"] = end2(*copies, x, y, xt, yt)
+        return out
+
+    return run
 
 
 def compare(
@@ -223,7 +260,9 @@ def compare(
     order of :func:`catapult.train.batch_indices`, shared by every run); ``eval_every``:
     spacing of the accuracy records (default: only at the end); ``loop="python"`` runs the
     same vmapped step, compiled once, from a Python loop instead of ``lax.scan`` (XLA:CPU
-    runs convolutions inside loop bodies 10-20x slower, jax#12868; use it for CNNs on CPU);
+    runs convolutions inside loop bodies 10-20x slower, jax#12868), and ``loop="each"`` the
+    single-run step once per (seed, η) run (vmapped convolutions are grouped ones, several
+    times slower on XLA:CPU; use it for CNNs on CPU, :func:`catapult.loop.conv_loop`);
     ``keep_params``: also return protocol (a)'s final parameters (e.g. to count dead ReLU units
     beyond 12/λ0, Fig. S7). See the module docstring.
     """
@@ -270,7 +309,7 @@ def compare(
     idx = train.batch_indices(x.shape[0], batch_size, steps + final_steps + 1, seed)
     program = _program(
         apply_fn, steps, final_steps, bool(final_steps), float(weight_decay), cap, bool(stop_at_fit), int(eval_chunk),
-        one_of("loop", loop, ("scan", "python")), bool(keep_params),
+        one_of("loop", loop, loop_.LOOPS), bool(keep_params),
     )
     dtype = leaves[0].dtype
     res = jax.device_get(

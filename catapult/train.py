@@ -41,9 +41,14 @@ split across them (``jax.sharding``), so the same call runs on one CPU or eight 
 - Loop: ``loop="scan"`` (default) is the whole sweep as one ``lax.scan`` under ``jit``.
   ``loop="python"`` runs the same vmapped step function, jitted once, from a Python loop
   (T calls of one compiled step; same schedules, same divergence handling, same numbers).
-  Use it for convolutional networks on CPU: XLA:CPU runs convolutions inside ``scan`` /
-  ``while`` bodies 10-20x slower than outside them (jax#12868; WRN-10-1, batch 16: 0.05 s
-  a step alone, 1.2 s inside a scan), and ``unroll=True`` pays seconds of compile per step.
+  ``loop="each"`` calls one compiled single-run step for each learning rate instead
+  (:func:`catapult.loop.each`). Use it for convolutional networks on CPU
+  (:func:`conv_loop`): XLA:CPU runs convolutions inside ``scan`` / ``while`` bodies 10-20x
+  slower than outside them (jax#12868; WRN-10-1, batch 16: 0.05 s a step alone, 1.2 s
+  inside a scan), ``unroll=True`` pays seconds of compile per step, and vmapped over rates
+  they become grouped convolutions, several times slower than one rate at a time.
+- λ at t = 0 is the same for every learning rate (one shared initialization): it is
+  computed once per sweep, not once per rate.
 """
 
 from __future__ import annotations
@@ -208,7 +213,7 @@ def _program(
         sgd = optax.sgd(eta, momentum=momentum or None)
         return optax.chain(optax.add_decayed_weights(weight_decay), sgd) if weight_decay else sgd
 
-    python = loop == "python"
+    python = loop_.stepped(loop)
 
     def lam_fn(p, eig_x):
         return ntk.lanczos_top_eigenvalue(apply_fn, p, eig_x, iters=eig_iters, unroll=True if python else 1)
@@ -243,17 +248,22 @@ def _program(
         rec = (jnp.where(rec_dead, jnp.nan, loss), jnp.where(rec_dead, jnp.nan, lam))
         return (params, opt_state, snaps, new_dead, dead_at), rec
 
-    def finish(carry, losses, lams, x, y, last_batch, eig_last, eig_x, time_steps, x_test, y_test):
+    def finish(carry, losses, lams, x, y, last_batch, eig_last, eig_x, time_steps, x_test, y_test,
+               lam_last=None, lam_at=None):
+        # lam_last, lam_at: λ at θ_T and at the kept θ_(t_j), when measured outside (loop="each")
         params, _, snaps, dead, dead_at = carry
         # the final state, t = T
         last = mse(apply_fn(params, x[last_batch]), y[last_batch])
         dead, dead_at = loop_.mark(dead, dead_at, ~jnp.isfinite(last) | (last > loss_cap), steps)
         losses = jnp.concatenate([losses, jnp.where(dead, jnp.nan, last)[None]])
-        lam_last = lam_fn(params, eig_x) if has_every else jnp.array(jnp.nan, last.dtype)
+        if lam_last is None:
+            lam_last = lam_fn(params, eig_x) if has_every else jnp.array(jnp.nan, last.dtype)
         lams = jnp.concatenate([lams, jnp.where(eig_last & ~dead, lam_last, jnp.nan)[None]])
         if n_times:
             snaps = keep_snaps(snaps, params, time_steps == steps)
-            if python:
+            if lam_at is not None:
+                pass
+            elif python:
                 pick = lambda j: jax.tree_util.tree_map(lambda a: a[j], snaps)  # noqa: E731
                 lam_at = jnp.stack([lam_fn(pick(j), eig_x) for j in range(n_times)])
             else:
@@ -274,31 +284,94 @@ def _program(
             out["params"] = params
         return out
 
-    # every learning rate at once (vmapped; with several devices, split across them)
+    # every learning rate at once (vmapped, or run by run under loop="each"; with several
+    # devices, split across them)
     def start_all(etas, params):
-        return shard(jax.vmap(start, in_axes=(0, None))(shard(etas), params))
+        return shard(loop_.over_runs(start, (0, None), loop)(shard(etas), params))
+
+    step_at = (0, 0, None, None, None, None, None, 0)
 
     def step_all(carry, xs, eig_t, etas, x, y, eig_x, time_steps):
         t, batch = xs
         bx, by = x[batch], y[batch]
-        one = jax.vmap(lambda e, c, ts: step(e, c, t, bx, by, eig_t, eig_x, ts))
-        return shard(one(shard(etas), carry, shard(time_steps)))
+        one = loop_.over_runs(step, step_at, loop, static_argnums=(5,) if python else ())
+        return shard(one(shard(etas), carry, t, bx, by, eig_t, eig_x, shard(time_steps)))
 
     def finish_all(carry, losses, lams, *rest):
         at = (0, 0, 0, None, None, None, None, None, 0, None, None)
-        return shard(jax.vmap(finish, in_axes=at)(carry, losses, lams, *rest[:5], shard(rest[5]), *rest[6:]))
+        return shard(loop_.over_runs(finish, at, loop)(carry, losses, lams, *rest[:5], shard(rest[5]), *rest[6:]))
 
     start_s, finish_s = loop_.stage(start_all, loop), loop_.stage(finish_all, loop)
+    lam0_s = jax.jit(lam_fn) if python else lam_fn
+
+    if loop == "each":
+        return _each_program(apply_fn, steps, eig_iters, has_every, n_times, start, step, finish, keep_snaps)
 
     def run(etas, params, x, y, idx, eig_now, eig_x, time_steps, x_test, y_test):
         ts = np.arange(steps, dtype=np.int32)
+        flags = eig_now[:steps]
+        if has_every:  # λ at t = 0 is the same for every rate: computed once, below
+            flags = flags.at[0].set(False)
         carry, (losses, lams) = loop_.iterate(
-            step_all, start_s(etas, params), (ts, idx[:steps]), flags=eig_now[:steps],
+            step_all, start_s(etas, params), (ts, idx[:steps]), flags=flags,
             args=(etas, x, y, eig_x, time_steps), loop=loop, unroll=unroll,
         )
+        if has_every:
+            lams = lams.at[0].set(jnp.where(jnp.isnan(losses[0]), jnp.nan, lam0_s(params, eig_x)))
         return finish_s(carry, losses.T, lams.T, x, y, idx[steps], eig_now[steps], eig_x, time_steps, x_test, y_test)
 
     return loop_.program(run, loop)
+
+
+def _each_program(apply_fn, steps, eig_iters, has_every, n_times, start, step, finish, keep_snaps):
+    """The sweep under ``loop="each"`` (convolutional networks on CPU): every learning rate
+    stepped on its own by one compiled single-run step, λ measured between steps by the
+    Lanczos stepped from Python (:func:`catapult.ntk.lanczos_top_eigenvalue_stepped`), whose
+    one compiled NTK-vector product serves every measurement of the sweep."""
+    start_c = jax.jit(jax.vmap(start, in_axes=(0, None)))
+
+    def gathered(eta, carry, t, batch, x, y, eig_x, time_steps):  # λ is measured outside: eig_t False
+        return step(eta, carry, t, x[batch], y[batch], False, eig_x, time_steps)
+
+    step_c = jax.jit(gathered)
+    finish_c = jax.jit(finish)
+
+    def lam(params, eig_x):
+        return ntk.lanczos_top_eigenvalue_stepped(apply_fn, params, eig_x, iters=eig_iters)
+
+    def step_one(carry, xs, eig_t, eta, x, y, eig_x, time_steps):
+        t, batch = xs
+        lam_t = lam(carry[0], eig_x) if eig_t and not bool(carry[3]) else None  # a frozen run records NaN
+        carry, (loss, nan) = step_c(eta, carry, np.int32(t), batch, x, y, eig_x, time_steps)
+        return carry, (loss, nan if lam_t is None else jnp.where(jnp.isnan(loss), jnp.nan, lam_t))
+
+    def finish_one(carry, losses, lams, x, y, last_batch, eig_last, eig_x, time_steps, x_test, y_test):
+        params, _, snaps, dead, _ = carry
+        lam_last = None
+        if has_every:  # a frozen run's final λ is not recorded
+            lam_last = jnp.array(jnp.nan, losses.dtype) if bool(dead) else lam(params, eig_x)
+        lam_at = None
+        if n_times:  # the kept θ_(t_j), with θ_T where t_j = T, as finish keeps them
+            snaps = keep_snaps(snaps, params, time_steps == steps)
+            lam_at = jnp.stack([lam(jax.tree_util.tree_map(lambda a: a[j], snaps), eig_x) for j in range(n_times)])
+        return finish_c(carry, losses, lams, x, y, last_batch, eig_last, eig_x, time_steps, x_test, y_test,
+                        lam_last, lam_at)
+
+    def run(etas, params, x, y, idx, eig_now, eig_x, time_steps, x_test, y_test):
+        flags = np.asarray(eig_now[:steps], bool).copy()
+        flags[0] = False  # λ at t = 0 is the same for every rate: computed once, below
+        carry, (losses, lams) = loop_.iterate(
+            step_one, start_c(etas, params), (np.arange(steps, dtype=np.int32), np.asarray(idx[:steps])), flags=flags,
+            args=(etas, x, y, eig_x, time_steps), loop="each", in_axes=(0, None, None, None, 0),
+        )
+        if has_every:
+            lams = lams.at[0].set(jnp.where(jnp.isnan(losses[0]), jnp.nan, lam(params, eig_x)))
+        at = (0, 0, 0, None, None, None, None, None, 0, None, None)
+        args = (carry, losses.T, lams.T, x, y, idx[steps], eig_now[steps], eig_x, time_steps, x_test, y_test)
+        lead, per_run = loop_.runs_of(args, at, 1)
+        return loop_.stack_runs(loop_.map_runs(finish_one, per_run), lead)
+
+    return run
 
 
 def sweep(

@@ -123,12 +123,13 @@ def test_bad_input_fails_loudly(kw, match):
         protocols.compare(apply, params, x, y, x, y, etas, 10, **args)
 
 
-def test_python_loop_equals_scan():
+@pytest.mark.parametrize("loop", ["python", "each"])
+def test_python_loop_equals_scan(loop):
     x, y = _problem()
     apply, params = _net()
     kw = dict(final_eta=0.3, final_steps=3, eval_every=3, batch_size=8, weight_decay=1e-3, stop_at_fit=True)
     a = protocols.compare(apply, params, x, y, x[:10], y[:10], np.array([0.5, 1.0, 3e4]), 7, **kw)
-    b = protocols.compare(apply, params, x, y, x[:10], y[:10], np.array([0.5, 1.0, 3e4]), 7, loop="python", **kw)
+    b = protocols.compare(apply, params, x, y, x[:10], y[:10], np.array([0.5, 1.0, 3e4]), 7, loop=loop, **kw)
     for name in ("loss", "train_acc_t", "test_acc_t", "fixed_test_acc", "phys_test_acc", "budget_test_acc"):
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-5, atol=1e-6, err_msg=name)
     np.testing.assert_array_equal(a.divergent, b.divergent)

@@ -488,8 +488,10 @@ def test_effective_features():
 
 
 @pytest.mark.slow
-def test_python_loop_equals_scan():
-    """loop="python" (one jitted step from a Python loop, for ConvNets on CPU) gives the numbers
+@pytest.mark.parametrize("loop", ["python", "each"])
+def test_python_loop_equals_scan(loop):
+    """loop="python" (one jitted step from a Python loop) and loop="each" (one jitted single-run
+    step per run, for ConvNets on CPU) give the numbers
     of the lax.scan: losses, weights and divergence records, in pre-training, its continuation
     and fine-tuning. PLRs are kept non-chaotic (a chaotic run amplifies float rounding); the
     huge one overflows, so both loops must freeze it at the same logged step."""
@@ -499,7 +501,7 @@ def test_python_loop_equals_scan():
     plrs = [0.01, 0.1, 3e38]
     kw = dict(batch_size=8, log_every=5, key=jax.random.PRNGKey(4))
     scan = sphere.pretrain(cnn, x, y, plrs, 2, 15, **kw)
-    py = sphere.pretrain(cnn, x, y, plrs, 2, 15, loop="python", **kw)
+    py = sphere.pretrain(cnn, x, y, plrs, 2, 15, loop=loop, **kw)
     assert scan.diverged[2].all() and not scan.diverged[:2].any()
     np.testing.assert_array_equal(py.diverged, scan.diverged)
     np.testing.assert_array_equal(py.diverged_at, scan.diverged_at)
@@ -508,14 +510,14 @@ def test_python_loop_equals_scan():
     np.testing.assert_allclose(py.accuracy, scan.accuracy, atol=1e-6, equal_nan=True)
     np.testing.assert_allclose(py.w, scan.w, atol=1e-5)
     w_end = scan.w[:2]
-    more = [sphere.continue_pretraining(cnn, x, y, w_end, plrs[:2], 10, loop=loop, **kw) for loop in ("scan", "python")]
+    more = [sphere.continue_pretraining(cnn, x, y, w_end, plrs[:2], 10, loop=how, **kw) for how in ("scan", loop)]
     np.testing.assert_allclose(more[1].loss, more[0].loss, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(more[1].w, more[0].w, atol=1e-5)
-    ft = [sphere.finetune(cnn, x, y, w_end, [1e-3, 1e-2], 2, 10, loop=loop, **kw) for loop in ("scan", "python")]
+    ft = [sphere.finetune(cnn, x, y, w_end, [1e-3, 1e-2], 2, 10, loop=how, **kw) for how in ("scan", loop)]
     assert ft[1].w.shape == (2, 2, 2, 2, cnn.dim)
     np.testing.assert_allclose(ft[1].loss, ft[0].loss, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(ft[1].w, ft[0].w, atol=1e-5)
-    one = sphere.finetune(cnn, x, y, w_end[0, 0], [1e-3], 1, 5, loop="python", **kw)
+    one = sphere.finetune(cnn, x, y, w_end[0, 0], [1e-3], 1, 5, loop=loop, **kw)
     assert one.w.shape == (1, 1, cnn.dim)
     with pytest.raises(ValueError, match="loop"):
         sphere.pretrain(cnn, x, y, plrs, 1, 5, loop="while", **kw)

@@ -233,13 +233,14 @@ def test_unrolled_scan_gives_the_same_sweep():
 
 
 @pytest.mark.slow
-def test_python_loop_gives_the_same_sweep_as_the_scan():
+@pytest.mark.parametrize("loop", ["python", "each"])
+def test_python_loop_gives_the_same_sweep_as_the_scan(loop):
     apply_fn, params, x, y = relu_problem(32, 40, seed=2)
     etas = np.array([0.2, 1.0, 3.0, 60.0])  # the last one diverges
     kw = dict(batch_size=8, seed=1, eig=train.Curvature(x[:16], every=4, times=(2.0, 5.0)), x_test=x[:8],
               y_test=y[:8], keep_params=True, loss_cap=1e6)
     a = train.sweep(apply_fn, params, x, y, etas, 20, **kw)
-    b = train.sweep(apply_fn, params, x, y, etas, 20, loop="python", **kw)
+    b = train.sweep(apply_fn, params, x, y, etas, 20, loop=loop, **kw)
     assert a.divergent[-1] and not a.divergent[0]
     for f in ("loss", "lam", "lam_at", "train_loss", "test_accuracy", "divergent", "diverged_at"):
         np.testing.assert_allclose(getattr(b, f), getattr(a, f), rtol=1e-4, atol=1e-6, err_msg=f)
@@ -274,6 +275,61 @@ def test_reading_a_sweep():
         train.param_norm_ratio(run._replace(params=None), params)
 
 
-def test_conv_loop_is_the_python_loop_on_cpu():
-    assert train.conv_loop() == ("python" if jax.default_backend() == "cpu" else "scan")
+def test_conv_loop_steps_each_run_on_its_own_on_cpu():
+    assert train.conv_loop() == ("each" if jax.default_backend() == "cpu" else "scan")
     assert train.conv_loop() in train.LOOPS
+
+
+def test_lambda_at_the_start_is_computed_once_for_every_rate():
+    """λ(θ0) is shared by every rate (one initialization): one value, NaN only where the loss at
+    θ0 is already over the cap; it equals a direct Lanczos on θ0."""
+    apply_fn, params, x, y = relu_problem(32, 24, seed=5)
+    eig = train.Curvature(x[:12], every=3, iters=20)
+    run = train.sweep(apply_fn, params, x, y, [0.1, 0.5, 2.0], 6, eig=eig)
+    assert np.unique(run.lam[:, 0]).size == 1
+    direct = float(ntk.lanczos_top_eigenvalue(apply_fn, params, x[:12], iters=20))
+    assert run.lam[0, 0] == pytest.approx(direct, rel=1e-5)
+    capped = train.sweep(apply_fn, params, x, y, [0.1, 0.5], 6, eig=eig, loss_cap=1e-12)
+    assert np.isnan(capped.lam[:, 0]).all() and capped.divergent.all()
+
+
+def test_each_maps_runs_like_vmap():
+    """loop.each: the single-run function called per run gives vmap's result, over one or two
+    run axes, with a static flag, a shared argument and a pytree of outputs."""
+    from catapult import loop
+
+    def f(a, b, flag):
+        return {"y": a * b if flag else a + b, "s": a.sum()}
+
+    a = jnp.arange(24.0).reshape(2, 3, 4)
+    b = jnp.full(4, 2.0)
+    for flag in (True, False):
+        got = loop.each(f, (0, None, None), (2,), axes=2)(a, b, flag)
+        want = jax.vmap(jax.vmap(lambda u: f(u, b, flag)))(a)
+        for k in want:
+            np.testing.assert_array_equal(got[k], want[k])
+        got = loop.over_runs(f, (0, None, None), "python", (2,))(a[0], b, flag)
+        np.testing.assert_array_equal(got["y"], jax.vmap(lambda u: f(u, b, flag))(a[0])["y"])
+    with pytest.raises(ValueError, match="axis 0"):
+        loop.each(f, (1, None, None))
+    with pytest.raises(ValueError, match="static"):
+        loop.each(f, (0, None, 0), (2,))
+
+
+@pytest.mark.parametrize("n, chunk", [(1024, 1000), (1001, 1000), (7, 3), (512, 1024), (5, 5)])
+@pytest.mark.parametrize("unrolled", [False, True])
+def test_chunked_outputs_pad_nothing(n, chunk, unrolled):
+    from catapult import loop
+
+    seen = []
+
+    def apply(p, xb):
+        seen.append(xb.shape[0])
+        return xb * p
+
+    x = jnp.arange(n, dtype=jnp.float32)[:, None]
+    out = loop.outputs(apply, 3.0, x, chunk, unrolled=unrolled)
+    np.testing.assert_array_equal(out, 3.0 * x)
+    assert max(seen) <= chunk and sum(seen) <= n + (0 if unrolled else max(seen))  # lax.map traces its body once
+    if unrolled:
+        assert sum(seen) == n

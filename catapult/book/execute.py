@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import claims as claims_mod
-from . import provenance
+from . import compile_cache, provenance
 from .errors import BuildError
 
 __all__ = [
@@ -320,6 +320,13 @@ def execute_chapter(
     os.environ["CATAPULT_PROGRESS"] = "0"  # no download progress bar in a page (catapult.data)
     jupyter_path = [str(kernel_spec_dir(out))] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
     os.environ["JUPYTER_PATH"] = os.pathsep.join(jupyter_path)
+    cache_root = os.environ.get(compile_cache.CACHE_ENV) or str(out / "jax-cache")
+    cache_dir = None
+    if cache_root != "off":  # jax's persistent cache, one folder per machine and chapter (catapult.book.compile_cache)
+        cache_dir = compile_cache.folder(cache_root, name)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        compile_cache.scrub(cache_dir)
+        os.environ.update(compile_cache.environment(cache_dir))
     engine = None
     if verbose:
         engine = f"catapult-verbose-{name}"
@@ -352,6 +359,8 @@ def execute_chapter(
         os.environ.clear()
         os.environ.update(env_backup)
     seconds = time.perf_counter() - start
+    if cache_dir is not None:  # the kernel ran to its end: every entry it wrote is whole
+        compile_cache.seal(cache_dir)
 
     nb = nbformat.read(str(dst), as_version=4)
     if nb.metadata.get("papermill", {}).get("exception"):

@@ -47,10 +47,11 @@ __all__ = [
 ]
 
 # How :func:`pretrain`, :func:`continue_pretraining` and :func:`finetune` iterate
-# (catapult.loop.LOOPS): ``"scan"`` (one compiled ``lax.scan`` for the whole sweep) or
-# ``"python"`` (one compiled, vmapped SGD step over every run, called from a Python loop; for
-# ConvNets on CPU, where XLA runs convolutions inside ``scan`` bodies 10-20x slower,
-# jax#12868). Same numbers either way.
+# (catapult.loop.LOOPS): ``"scan"`` (one compiled ``lax.scan`` for the whole sweep),
+# ``"python"`` (one compiled, vmapped SGD step over every run, called from a Python loop) or
+# ``"each"`` (the Python loop, one compiled single-run step called for each run; for ConvNets
+# on CPU, where XLA runs convolutions inside ``scan`` bodies 10-20x slower, jax#12868, and
+# vmapped over runs several times slower). Same numbers either way, up to float rounding.
 
 
 def project(w: jax.Array) -> jax.Array:
@@ -128,15 +129,16 @@ def _pack(loss, acc, w, dead, dead_at, steps, log_every) -> Runs:
     )
 
 
-def _flat_python(net, x, y, w0, etas, keys, lead, steps, batch, log_every):
+def _flat_python(net, x, y, w0, etas, keys, lead, steps, batch, log_every, loop="python"):
     """The runs of :func:`_run_one` for runs given with a common leading shape ``lead`` (``w0``
     lead + (D,), ``etas`` lead, ``keys`` lead + (2,)), stepped from a Python loop: one compiled
-    step vmapped over every run (:func:`catapult.loop.scan_frozen` with ``loop="python"``)."""
+    step vmapped over every run, or called for each (:func:`catapult.loop.scan_frozen` with
+    ``loop`` "python" or "each")."""
     R = math.prod(lead)
     step, observe = _sgd(net, batch)
     state = (w0.reshape(R, -1), etas.reshape(R), keys.reshape(R, -1))
     (loss, acc), dead, dead_at, final = scan_frozen(
-        step, state, observe, steps, args=(x, y), every=log_every, loop="python", runs=True
+        step, state, observe, steps, args=(x, y), every=log_every, loop=loop, runs=True
     )
     return tuple(a.reshape(lead + a.shape[1:]) for a in (loss, acc, final[0], dead, dead_at))
 
@@ -157,8 +159,11 @@ def _runs(net, x, y, w0, etas, keys, steps, batch, log_every, loop) -> Runs:
     w0 = jnp.broadcast_to(w0, lead + w0.shape[-1:])
     etas = jnp.broadcast_to(jnp.asarray(etas, jnp.float32), lead)
     keys = jnp.broadcast_to(keys, lead + keys.shape[-1:])
-    flat = _flat_python if one_of("loop", loop, LOOPS) == "python" else _flat_scan
-    return _pack(*flat(net, x, y, w0, etas, keys, lead, steps, batch, log_every), steps, log_every)
+    if one_of("loop", loop, LOOPS) == "scan":
+        out = _flat_scan(net, x, y, w0, etas, keys, lead, steps, batch, log_every)
+    else:
+        out = _flat_python(net, x, y, w0, etas, keys, lead, steps, batch, log_every, loop)
+    return _pack(*out, steps, log_every)
 
 
 def initial_points(net: SphereNet, seeds: int, key: jax.Array) -> jax.Array:
@@ -287,7 +292,7 @@ def finetune(
     steps, batch_size, log_every = _checked_schedule(steps, batch_size, log_every, x.shape[0])
     keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(seeds))
     # start points × FLRs × fine-tuning seeds; seed r's minibatch order is shared by all
-    if one_of("loop", loop, LOOPS) == "python":
+    if one_of("loop", loop, LOOPS) != "scan":
         return _runs(net, x, y, w_start[..., None, None, :], flrs[:, None], keys, steps, batch_size, log_every, loop)
     w1 = w_start if w_start.ndim > 1 else w_start[None]
     out = _finetune_scan(net, x, y, w1, jnp.asarray(flrs), keys, steps, batch_size, log_every)
