@@ -9,7 +9,8 @@ has them) and this module runs it, in one of two ways that give the same numbers
   XLA:CPU convolutions inside ``scan``/``while`` bodies run 10-20x slower than outside
   them (jax#12868; a WRN-10-1 step at batch 16: 0.05 s alone, 1.2 s in a scan);
 - ``loop="each"``: the Python loop, and independent runs (learning rates, seeds) stepped by
-  one compiled *single-run* program called once per run (:func:`each`) instead of one
+  one compiled *single-run* program called once per run (:func:`iterate` with ``in_axes``;
+  :func:`each` for a one-off stage) instead of one
   ``vmap``-ped program. ``vmap`` over per-run weights turns every convolution into a
   grouped convolution, which XLA:CPU runs 4-10x slower than the same convolutions one run
   at a time; the single-run program also compiles as fast as the vmapped one. Networks
@@ -140,8 +141,10 @@ def each(fn: Callable, in_axes: tuple, static_argnums: tuple = (), axes: int = 1
 
 
 def over_runs(fn: Callable, in_axes: tuple, loop: str, static_argnums: tuple = ()) -> Callable:
-    """``fn`` mapped over the leading run axis as ``loop`` wants it: :func:`each` for
-    ``"each"``, else ``jax.vmap`` (static arguments are then passed through unchanged)."""
+    """``fn`` mapped over the leading run axis as ``loop`` wants it: ``jax.vmap`` for the
+    vmapped loops, the arguments at ``static_argnums`` (Python values, e.g. a flag) passed
+    through unchanged; :func:`each` for ``"each"`` (a one-off stage: a loop keeps its runs
+    apart with :func:`iterate`)."""
     if one_of("loop", loop, LOOPS) == "each":
         return each(fn, in_axes, static_argnums)
     if not static_argnums:
@@ -252,6 +255,7 @@ def _iterate_each(step, carry, xs, args, flags, in_axes, run_axes):
     xs = jax.tree_util.tree_map(np.asarray, xs)
     steps = [jax.tree_util.tree_map(lambda a: a[t], xs) for t in range(length)]
     flags = None if flags is None else [bool(f) for f in np.asarray(flags, bool)]
+
     def one_run(c, *run_args):
         recs = []
         for t in range(length):
@@ -285,8 +289,8 @@ def map_runs(fn: Callable, per_run: list) -> list:
 
 def stage(fn: Callable, loop: str, **jit_kwargs: Any) -> Callable:
     """A piece of a program around :func:`iterate` (set-up, finish): compiled on its own in
-    the Python loop, left to the enclosing :func:`program`'s ``jit`` under ``scan``, called as
-    it is under ``"each"`` (it maps its runs with :func:`over_runs`, which compiles them)."""
+    the Python loop, left to the enclosing :func:`program`'s ``jit`` under ``scan`` (under
+    ``"each"`` a trainer compiles its single-run stages itself, e.g. with :func:`each`)."""
     return jax.jit(fn, **jit_kwargs) if one_of("loop", loop, LOOPS) == "python" else fn
 
 

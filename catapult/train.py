@@ -42,7 +42,7 @@ split across them (``jax.sharding``), so the same call runs on one CPU or eight 
   ``loop="python"`` runs the same vmapped step function, jitted once, from a Python loop
   (T calls of one compiled step; same schedules, same divergence handling, same numbers).
   ``loop="each"`` calls one compiled single-run step for each learning rate instead
-  (:func:`catapult.loop.each`). Use it for convolutional networks on CPU
+  (:func:`catapult.loop.iterate`), with λ from :func:`catapult.ntk.lanczos_top_eigenvalue_stepped`. Use it for convolutional networks on CPU
   (:func:`conv_loop`): XLA:CPU runs convolutions inside ``scan`` / ``while`` bodies 10-20x
   slower than outside them (jax#12868; WRN-10-1, batch 16: 0.05 s a step alone, 1.2 s
   inside a scan), ``unroll=True`` pays seconds of compile per step, and vmapped over rates
@@ -261,12 +261,10 @@ def _program(
         lams = jnp.concatenate([lams, jnp.where(eig_last & ~dead, lam_last, jnp.nan)[None]])
         if n_times:
             snaps = keep_snaps(snaps, params, time_steps == steps)
-            if lam_at is not None:
-                pass
-            elif python:
+            if lam_at is None and python:
                 pick = lambda j: jax.tree_util.tree_map(lambda a: a[j], snaps)  # noqa: E731
                 lam_at = jnp.stack([lam_fn(pick(j), eig_x) for j in range(n_times)])
-            else:
+            elif lam_at is None:
                 lam_at = jax.lax.map(lambda p: lam_fn(p, eig_x), snaps)
             alive = (dead_at < 0) | (time_steps < dead_at)
             lam_at = jnp.where(alive & (time_steps <= steps), lam_at, jnp.nan)
@@ -284,8 +282,10 @@ def _program(
             out["params"] = params
         return out
 
-    # every learning rate at once (vmapped, or run by run under loop="each"; with several
-    # devices, split across them)
+    if loop == "each":  # every learning rate on its own (convolutional networks on CPU)
+        return _each_program(apply_fn, steps, eig_iters, has_every, n_times, start, step, finish, keep_snaps)
+
+    # every learning rate at once (vmapped; with several devices, split across them)
     def start_all(etas, params):
         return shard(loop_.over_runs(start, (0, None), loop)(shard(etas), params))
 
@@ -303,9 +303,6 @@ def _program(
 
     start_s, finish_s = loop_.stage(start_all, loop), loop_.stage(finish_all, loop)
     lam0_s = jax.jit(lam_fn) if python else lam_fn
-
-    if loop == "each":
-        return _each_program(apply_fn, steps, eig_iters, has_every, n_times, start, step, finish, keep_snaps)
 
     def run(etas, params, x, y, idx, eig_now, eig_x, time_steps, x_test, y_test):
         ts = np.arange(steps, dtype=np.int32)
