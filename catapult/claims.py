@@ -9,6 +9,15 @@ and to write ``_build/claims/<chapter>.json``; beside them, under :data:`DATA_MI
 sets the chapter read (:func:`catapult.data.sources`), which the build records with the claims
 and in the page's provenance box. :func:`glue` puts measured numbers into the prose, so the
 text never quotes a number typed by hand.
+
+A verdict states its own robustness. A statistical claim (:func:`t_claim`) is a one-sided t test
+over n independent seeds at p ≤ 0.01; its record carries n, the test, the control in the same
+build that fails it, and ``chance``: the chance that a rebuild at other seeds (or on another CPU,
+whose rounding is another draw) fails it, estimated from the build's own per-seed values
+(:func:`catapult.stats.rebuild_failure`). A scale claims a prediction only where a pilot at other
+seeds put that chance at or below :data:`CLAIM_CHANCE`; the other predictions are still measured
+and shown, with the status :func:`status` gives them ("unresolved at this scale", or "contradicts
+the paper at this scale" where the opposite test is significant), and never fail the build.
 """
 
 from __future__ import annotations
@@ -36,6 +45,10 @@ __all__ = [
     "at_most",
     "at_least",
     "fraction",
+    "t_claim",
+    "status",
+    "CLAIM_CHANCE",
+    "BOOK_CHANCE",
     "to_json",
     "save",
     "load",
@@ -53,6 +66,13 @@ __all__ = [
 #: The output-metadata key under which ``report`` embeds claims (metadata is never rendered).
 MIME = "application/vnd.catapult.claims+json"
 KEYS = ("id", "statement", "source", "predicted", "measured", "tolerance", "holds")
+#: Optional keys of a claim record (older records lack them).
+OPTIONAL_KEYS = ("n", "chance", "control", "test", "claimed", "contradicts")
+#: A scale claims a prediction only where its pilot's chance to fail at another seed is at most this.
+CLAIM_CHANCE = 1e-3
+#: The book's total (the sum of its claims' chances) stays at most this: fewer than 1 in 20 fresh
+#: machines fail the build.
+BOOK_CHANCE = 0.05
 #: The output-metadata key under which ``report`` embeds the data sets the chapter read.
 DATA_MIME = "application/vnd.catapult.data+json"
 
@@ -79,13 +99,27 @@ class Claim:
     measured: Any
     tolerance: Any
     holds: bool
+    n: int | None = None  # independent seeds behind the measured value (None: not a statistic over seeds)
+    chance: float | None = None  # estimated chance that a rebuild at other seeds fails it (None: not estimated)
+    control: str = ""  # the control, in the same build, that fails it
+    test: str = ""  # the test and its result, e.g. "one-sided t, n = 8: t = 9.1, p = 2e-5"
+    claimed: bool = True  # False: measured at this scale, shown, not claimed (it cannot fail the build)
+    contradicts: bool = False  # the measurement contradicts the prediction significantly
 
     def __post_init__(self) -> None:
         if not self.id or not self.id.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"a claim id must be non-empty letters, digits, '_' or '-', got {self.id!r}.")
-        object.__setattr__(self, "holds", bool(self.holds))
+        for key in ("holds", "claimed", "contradicts"):
+            object.__setattr__(self, key, bool(getattr(self, key)))
         for key in ("predicted", "measured", "tolerance"):
             object.__setattr__(self, key, _plain(getattr(self, key)))
+        if self.n is not None:
+            object.__setattr__(self, "n", int(self.n))
+        if self.chance is not None:
+            chance = float(self.chance)
+            if not 0.0 <= chance <= 1.0:
+                raise ValueError(f"claim {self.id}: a chance lies in [0, 1], got {chance}.")
+            object.__setattr__(self, "chance", chance)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,7 +129,18 @@ class Claim:
         missing = [k for k in KEYS if k not in d]
         if missing:
             raise ValueError(f"a claim record lacks the keys {missing}: {d!r}")
-        return cls(**{k: d[k] for k in KEYS})
+        return cls(**{k: d[k] for k in KEYS + OPTIONAL_KEYS if k in d})
+
+
+def status(c: Claim) -> str:
+    """What a claim's row says: "holds" or "fails" for a claimed prediction; for one measured but
+    not claimed at this scale, "holds (not claimed at this scale)", "contradicts the paper at this
+    scale" (the opposite is significant) or "unresolved at this scale"."""
+    if c.claimed:
+        return "holds" if c.holds else "fails"
+    if c.holds:
+        return "holds (not claimed at this scale)"
+    return "contradicts the paper at this scale" if c.contradicts else "unresolved at this scale"
 
 
 def _finite(x: Any) -> bool:
@@ -142,6 +187,29 @@ def fraction(id: str, statement: str, source: str, *, passed: Iterable[bool], re
     frac = float(passed.mean())
     label = f"{int(passed.sum())}/{passed.size}"
     return Claim(id, statement, source, f"{required:.0%} of cases", label, f"≥ {required:.0%}", frac >= required)
+
+
+def t_claim(id: str, statement: str, source: str, *, values: Any, bound: float = 0.0, side: str = "greater",
+            control: str, predicted: Any = None, alpha: float = 0.01) -> Claim:
+    """A statistical claim: the mean of ``values`` (one per independent seed, data and
+    initialization both drawn per seed) lies above ``bound`` (``side="greater"``) or below it
+    (``"less"``), by a one-sided t test at p ≤ ``alpha``. Records n, the test, ``control`` (the
+    run in the same build that fails it, in words) and the chance that the test fails at a
+    rebuild with other seeds (:func:`catapult.stats.rebuild_failure`). Where the opposite one-sided
+    test is significant at ``alpha`` the record says the measurement contradicts the prediction."""
+    from . import stats
+
+    if not control or not str(control).strip():
+        raise ValueError(f"claim {id}: name the control in the same build that fails it (control=...).")
+    tt = stats.t_test(values, bound, side)
+    rel = ">" if side == "greater" else "<"
+    holds = math.isfinite(tt.p) and tt.p <= alpha
+    contradicts = math.isfinite(tt.p_opposite) and tt.p_opposite <= alpha
+    test = (f"one-sided t, n = {tt.n}: mean {_fmt(tt.mean)} ± {_fmt(tt.se)} (SE), t = {tt.t:.2f}, p = {tt.p:.2g}"
+            if math.isfinite(tt.t) else f"no t test: {tt.n} finite values" + ("" if tt.n < 2 else " with no spread"))
+    return Claim(id, statement, source, f"mean {rel} {bound:g}" if predicted is None else predicted, tt.mean,
+                 f"mean {rel} {bound:g} at p ≤ {alpha:g}", holds, n=tt.n, chance=stats.rebuild_failure(tt.t, tt.n, alpha),
+                 control=str(control), test=test, contradicts=contradicts)
 
 
 # ---------------------------------------------------------------- serialisation
@@ -197,7 +265,17 @@ def data_from_notebook(nb: Any) -> list[dict] | None:
 
 
 def failures(claims: Iterable[Claim]) -> list[Claim]:
-    return [c for c in claims if not c.holds]
+    """The claimed predictions that do not hold (what fails the build)."""
+    return [c for c in claims if c.claimed and not c.holds]
+
+
+def _chance(x: float | None) -> str:
+    """A failure chance as the table prints it: a percentage, "< 1e-6 %" far below, "–" where not estimated."""
+    if x is None:
+        return "–"
+    if x < 1e-8:
+        return "< 1e-6 %"
+    return f"{100 * x:.2g} %"
 
 
 # --------------------------------------------------------------------- display
@@ -218,23 +296,40 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+_MARK_CLASS = {"holds": "claim-holds", "fails": "claim-fails"}
+
+
+def _mark(c: Claim) -> str:
+    st = status(c)
+    sign = "✓ " if c.holds else ("✗ " if c.claimed else "")
+    return f'<span class="{_MARK_CLASS.get(st, "claim-measured")}">{html.escape(sign + st)}</span>'
+
+
 def table_html(claims: Iterable[Claim]) -> str:
-    """The claims as an HTML table (one row per claim; a ✓ or ✗ in the last column)."""
+    """The claims as an HTML table, one row per claim: what is predicted and measured, the test,
+    the chance to fail at another seed, the control and the status (claimed rows first)."""
+    claims = sorted(claims, key=lambda c: not c.claimed)
     rows = []
     for c in claims:
-        mark = '<span class="claim-holds">✓ holds</span>' if c.holds else '<span class="claim-fails">✗ fails</span>'
-        cells = [c.id, c.statement, c.source, _fmt(c.predicted), _fmt(c.measured), _fmt(c.tolerance)]
-        rows.append("<tr>" + "".join(f"<td>{html.escape(s)}</td>" for s in cells) + f"<td>{mark}</td></tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("claim", "statement", "paper", "predicted", "measured", "tolerance", ""))
+        statement = html.escape(c.statement) + (f"<br><small>control: {html.escape(c.control)}</small>" if c.control else "")
+        measured = html.escape(_fmt(c.measured)) + (f"<br><small>{html.escape(c.test)}</small>" if c.test else "")
+        cells = [html.escape(c.id), statement, html.escape(c.source), html.escape(_fmt(c.predicted)), measured,
+                 html.escape(_fmt(c.tolerance)), html.escape(_chance(c.chance))]
+        rows.append("<tr>" + "".join(f"<td>{s}</td>" for s in cells) + f"<td>{_mark(c)}</td></tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("claim", "statement", "paper", "predicted", "measured", "tolerance",
+                                              "chance to fail at another seed", ""))
     return f'<table class="catapult-claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def table_text(claims: Iterable[Claim]) -> str:
     lines = []
-    for c in claims:
+    for c in sorted(claims, key=lambda c: not c.claimed):
+        st = status(c)
         lines.append(
-            f"[{'holds' if c.holds else 'FAILS'}] {c.id}: {c.statement} ({c.source}); "
-            f"predicted {_fmt(c.predicted)}, measured {_fmt(c.measured)}, tolerance {_fmt(c.tolerance)}"
+            f"[{st.upper() if st == 'fails' else st}] {c.id}: {c.statement} ({c.source}); "
+            f"predicted {_fmt(c.predicted)}, measured {_fmt(c.measured)}{f' ({c.test})' if c.test else ''}, "
+            f"tolerance {_fmt(c.tolerance)}; chance to fail at another seed {_chance(c.chance)}"
+            + (f"; control: {c.control}" if c.control else "")
         )
     return "\n".join(lines)
 
@@ -295,11 +390,12 @@ def glue_all(values: Any, fmt: str = "{:.3g}", **formats: str) -> None:
 
 
 def report(claims: list[Claim], *, not_claimed: Iterable[str] = (), why: str = "") -> list[Claim]:
-    """Show the claims table and embed the claims for the build; returns the claims.
+    """Show the claims table and embed the claims for the build; returns the claimed ones.
 
-    ``not_claimed``: ids of claims this run measures but does not claim (e.g. a scale whose
-    sample is too small to resolve them, ``why``); they are printed with their measured
-    values, left out of the table and of the build's claims, and must exist.
+    ``not_claimed``: ids of predictions this run measures but does not claim (a scale whose
+    sample is too small to resolve them, ``why``; fixed in the scale's settings beforehand);
+    they must exist, are printed with their measured values and shown in the table and on the
+    results page with their status (:func:`status`), and never fail the build.
     """
     from IPython.display import display
 
@@ -316,11 +412,12 @@ def report(claims: list[Claim], *, not_claimed: Iterable[str] = (), why: str = "
         if c.id in not_claimed:
             print(f"Measured but not claimed at this scale{f' ({why})' if why else ''}: {c.id}: {c.statement}; "
                   f"measured {_fmt(c.measured)}, the claim asks {_fmt(c.tolerance)}.")
-    claims = [c for c in claims if c.id not in not_claimed]
-    n_ok = sum(c.holds for c in claims)
-    glue("claims_summary", f"{n_ok} of {len(claims)}")
-    bundle = {"text/html": table_html(claims), "text/plain": table_text(claims)}
+    every = [dataclasses.replace(c, claimed=False) if c.id in not_claimed else c for c in claims]
+    claimed = [c for c in every if c.claimed]
+    n_ok = sum(c.holds for c in claimed)
+    glue("claims_summary", f"{n_ok} of {len(claimed)}")
+    bundle = {"text/html": table_html(every), "text/plain": table_text(every)}
     from . import data  # the data sets this chapter read, for the page's provenance
 
-    display(bundle, metadata={MIME: [c.to_dict() for c in claims], DATA_MIME: data.sources()}, raw=True)
-    return claims
+    display(bundle, metadata={MIME: [c.to_dict() for c in every], DATA_MIME: data.sources()}, raw=True)
+    return claimed

@@ -11,14 +11,20 @@ another by more than the seeds' scatter:
   (:func:`best_inside_vs_outside`), and the mean and standard error of a measurement over
   the independent runs of one regime (:func:`mean_and_error`).
 
-Both comparisons pick their two entries with :func:`best_of_two`. Everything here is plain
-NumPy on small arrays: no jax, no randomness.
+Both comparisons pick their two entries with :func:`best_of_two`.
+
+Every verdict of the book states its own robustness (:mod:`catapult.claims`): a statistical
+claim is a one-sided t test over n independent seeds (:func:`t_test`), and its row shows the
+chance that the same test fails when the chapter is rebuilt at other seeds or on another CPU
+(:func:`rebuild_failure`), estimated conservatively from the build's own per-seed values.
+
+Everything here is plain NumPy and SciPy on small arrays: no jax, no randomness.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -30,6 +36,9 @@ __all__ = [
     "best_inside_vs_outside",
     "above_vs_below",
     "band_difference",
+    "TTest",
+    "t_test",
+    "rebuild_failure",
 ]
 
 
@@ -128,3 +137,79 @@ def band_difference(rel: Any, acc: Any, chance: float, above: tuple[float, float
     diff = bands[0] - bands[1]
     mean, err = mean_and_error(diff)
     return mean, err, int(diff.size)
+
+
+# ------------------------------------------------------- verdicts that state their robustness
+
+
+class TTest(NamedTuple):
+    """A one-sided one-sample t test of per-seed values against a bound (:func:`t_test`)."""
+
+    n: int  # finite per-seed values
+    mean: float  # their mean
+    se: float  # its standard error (ddof = 1)
+    t: float  # (mean − bound)/se, signed so that positive is the predicted side
+    p: float  # one-sided p value of the prediction (the t distribution, n − 1 degrees of freedom)
+    p_opposite: float  # one-sided p value of the opposite: a small one contradicts the prediction
+
+
+def t_test(values: Any, bound: float = 0.0, side: str = "greater") -> TTest:
+    """One-sided t test that the mean of ``values`` (one per independent seed; NaN entries are
+    dropped) lies above ``bound`` (``side="greater"``) or below it (``"less"``). Fewer than two
+    finite values, or values with no spread, give NaN for t and p (no test; a spread of exactly
+    zero means the value did not depend on the seed, which a claim has to say in its own words)."""
+    from scipy import stats as sps
+
+    if side not in ("greater", "less"):
+        raise ValueError(f"side must be 'greater' or 'less', got {side!r}.")
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    n = int(v.size)
+    mean, se = mean_and_error(v) if n else (math.nan, math.nan)
+    if n < 2 or not se > 0:
+        return TTest(n, mean, se, math.nan, math.nan, math.nan)
+    t = (mean - bound) / se * (1.0 if side == "greater" else -1.0)
+    return TTest(n, mean, se, float(t), float(sps.t.sf(t, n - 1)), float(sps.t.cdf(t, n - 1)))
+
+
+def rebuild_failure(t: float, n: int, alpha: float = 0.01, confidence: float = 0.9) -> float:
+    """The chance that a one-sided t test at level ``alpha`` over ``n`` new, independent seeds
+    fails, given that this build measured the statistic ``t`` over ``n`` seeds.
+
+    A rebuild's t follows the noncentral t distribution with n − 1 degrees of freedom and
+    noncentrality δ√n, δ being the true effect in units of the seed spread. The measured t
+    overstates δ when a claim was chosen because it looked strong, so the estimate takes the
+    lower ``confidence`` bound of the noncentrality (the value at which the measured t is the
+    ``confidence`` quantile) and returns P(T ≤ t_(1−alpha)) there. NaN or n < 2 gives 1: a claim
+    without a test can fail at any rebuild, as far as its seeds tell."""
+    from scipy import optimize
+    from scipy import stats as sps
+
+    if not (0 < alpha < 1 and 0 < confidence < 1):
+        raise ValueError(f"alpha and confidence must lie in (0, 1), got {alpha} and {confidence}.")
+    if n < 2 or not math.isfinite(t):
+        return 1.0
+    df = n - 1
+    t = float(np.clip(t, -60.0, 60.0))  # beyond |t| = 60 the chance is 0 or 1 to double precision anyway
+    crit = float(sps.t.ppf(1 - alpha, df))
+    # The lower bound of the noncentrality: P(T ≤ t) falls from 1 to 0 as ncp grows.
+    gap = lambda ncp: _nct_cdf(t, df, ncp) - confidence  # noqa: E731
+    lo, hi = min(t, 0.0) - 10.0, t  # the bound lies below t; at ncp = min(t, 0) - 10 the chance is 1 already
+    ncp = optimize.brentq(gap, lo, hi, xtol=1e-10) if gap(lo) > 0 > gap(hi) else lo
+    return float(min(max(_nct_cdf(crit, df, ncp), 0.0), 1.0))
+
+
+def _nct_cdf(x: float, df: int, ncp: float) -> float:
+    """P(T ≤ x) for T = (Z + ncp)/√(V/df), Z standard normal, V chi-square with df degrees of
+    freedom: SciPy's ``nct.cdf``, and where that returns NaN (at few degrees of freedom and a
+    noncentrality far from x) E[Φ(x·U/√df − ncp)] over U = √V (a chi variable), by quadrature."""
+    from scipy import integrate
+    from scipy import stats as sps
+
+    value = float(sps.nct.cdf(x, df, ncp))
+    if math.isfinite(value) and 0.0 <= value <= 1.0:
+        return value
+    f = lambda u: sps.norm.cdf(x * u / math.sqrt(df) - ncp) * sps.chi.pdf(u, df)  # noqa: E731
+    top = float(sps.chi.ppf(1 - 1e-15, df))
+    value, _ = integrate.quad(f, 0.0, top, limit=200, epsabs=1e-13, epsrel=1e-10)
+    return float(value)

@@ -1,5 +1,6 @@
 """The claim records: when they hold, how they are saved, and how the build finds them."""
 
+import dataclasses
 import json
 
 import nbformat
@@ -40,7 +41,7 @@ def test_json_round_trip_has_the_required_keys(tmp_path):
     ]
     path = claims.save(cs, tmp_path / "claims" / "ch.json")
     data = json.loads(path.read_text())
-    assert [set(d) for d in data] == [set(claims.KEYS)] * 2
+    assert [set(d) for d in data] == [set(claims.KEYS + claims.OPTIONAL_KEYS)] * 2
     assert isinstance(data[0]["holds"], bool) and isinstance(data[0]["measured"], float)
     assert claims.load(path) == cs
     assert not list(tmp_path.rglob("*.tmp"))
@@ -106,12 +107,56 @@ def test_a_claim_measured_as_nan_is_written_as_strict_json(tmp_path):
     assert data[0]["measured"] == "nan" and data[1]["predicted"] == ["inf"] and data[1]["measured"] == 2.0
 
 
-def test_report_leaves_out_what_a_scale_does_not_claim_and_says_so(capsys):
+def test_report_shows_what_a_scale_does_not_claim_with_its_status_and_never_fails_on_it(capsys, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda bundle, metadata=None, raw=False: shown.append((bundle, metadata)))
     a = claims.at_least("a", "A", "src", bound=2.0, measured=1.2, predicted="> 2")
     b = claims.at_least("b", "B", "src", bound=2.0, measured=3.0, predicted="> 2")
     kept = claims.report([a, b], not_claimed=["a"], why="too few seeds")
     assert [c.id for c in kept] == ["b"]
     out = capsys.readouterr().out
     assert "Measured but not claimed at this scale (too few seeds): a: A; measured 1.2" in out
+    bundle, meta = shown[0]
+    embedded = [claims.Claim.from_dict(d) for d in meta[claims.MIME]]
+    assert [(c.id, c.claimed) for c in embedded] == [("a", False), ("b", True)]
+    assert claims.failures(embedded) == []  # a measurement that is not claimed does not fail the build
+    assert "unresolved at this scale" in bundle["text/html"] and "unresolved at this scale" in bundle["text/plain"]
     with pytest.raises(ValueError, match="does not have"):
         claims.report([a, b], not_claimed=["nope"])
+
+
+def test_status_of_claimed_and_measured_predictions():
+    c = claims.at_least("a", "A", "src", bound=2.0, measured=3.0)
+    assert claims.status(c) == "holds"
+    assert claims.status(dataclasses.replace(c, holds=False)) == "fails"
+    assert claims.status(dataclasses.replace(c, claimed=False)) == "holds (not claimed at this scale)"
+    assert claims.status(dataclasses.replace(c, claimed=False, holds=False)) == "unresolved at this scale"
+    assert claims.status(dataclasses.replace(c, claimed=False, holds=False, contradicts=True)) == (
+        "contradicts the paper at this scale")
+
+
+def test_t_claim_holds_fails_and_contradicts_with_its_chance_and_control():
+    rng = np.random.default_rng(0)
+    strong = claims.t_claim("s", "S", "src", values=5.0 + 0.3 * rng.standard_normal(12), control="the lazy runs")
+    assert strong.holds and strong.n == 12 and strong.chance < claims.CLAIM_CHANCE
+    assert strong.control == "the lazy runs" and "one-sided t, n = 12" in strong.test
+    assert strong.predicted == "mean > 0" and 4.5 < strong.measured < 5.5
+    weak = claims.t_claim("w", "W", "src", values=[0.1, -0.2, 0.3, 0.05], control="c")  # no significant effect
+    assert not weak.holds and not weak.contradicts and weak.chance > 0.5
+    opposite = claims.t_claim("o", "O", "src", values=-1.0 + 0.1 * rng.standard_normal(8), control="c")
+    assert not opposite.holds and opposite.contradicts and opposite.chance == pytest.approx(1.0)
+    below = claims.t_claim("b", "B", "src", values=[0.9, 0.8, 0.85, 0.95, 0.9, 0.88, 0.92, 0.86], bound=1.0,
+                           side="less", control="c")
+    assert below.holds and below.predicted == "mean < 1"
+    few = claims.t_claim("f", "F", "src", values=[1.0, np.nan], control="c")  # one finite value: no test
+    assert not few.holds and few.chance == 1.0 and few.test.startswith("no t test")
+    with pytest.raises(ValueError, match="control"):
+        claims.t_claim("x", "X", "src", values=[1.0, 2.0], control=" ")
+
+
+def test_a_record_without_the_optional_keys_loads_as_claimed():
+    d = dict(id="a", statement="s", source="src", predicted=1, measured=1, tolerance="± 0", holds=True)
+    c = claims.Claim.from_dict(d)
+    assert c.claimed and c.chance is None and c.n is None and claims.status(c) == "holds"
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        claims.Claim("a", "s", "src", 1, 1, 0, True, chance=1.5)

@@ -101,3 +101,44 @@ def test_old_homes_are_aliases():
     assert protocols.above_vs_below is stats.above_vs_below
     assert sphere.mean_and_error is stats.mean_and_error
     assert sphere.best_inside_vs_outside is stats.best_inside_vs_outside
+
+
+def test_t_test_one_sided_both_ways():
+    from scipy import stats as sps
+
+    v = np.array([1.0, 2.0, 3.0, 4.0])
+    tt = stats.t_test(v, 0.0)
+    assert tt.n == 4 and tt.mean == 2.5 and tt.se == pytest.approx(np.std(v, ddof=1) / 2)
+    ref = sps.ttest_1samp(v, 0.0, alternative="greater")
+    assert tt.t == pytest.approx(ref.statistic) and tt.p == pytest.approx(ref.pvalue)
+    assert tt.p_opposite == pytest.approx(1 - ref.pvalue)
+    less = stats.t_test(v, 5.0, "less")  # below 5: positive t on the predicted side
+    assert less.t == pytest.approx(-sps.ttest_1samp(v, 5.0).statistic) and less.p < 0.05
+    assert stats.t_test([1.0, np.nan, 3.0], 0.0).n == 2
+    assert np.isnan(stats.t_test([2.0, 2.0, 2.0]).t) and np.isnan(stats.t_test([1.0]).p)
+    with pytest.raises(ValueError, match="side"):
+        stats.t_test(v, 0.0, "two-sided")
+
+
+def test_rebuild_failure_falls_with_t_and_with_seeds():
+    chances = [stats.rebuild_failure(t, 8) for t in (0.0, 3.0, 6.0, 9.0, 12.0)]
+    assert all(a > b for a, b in zip(chances, chances[1:]))
+    assert chances[0] > 0.99 and chances[-1] < 1e-3
+    assert stats.rebuild_failure(9.0, 12) < stats.rebuild_failure(9.0, 8)
+    assert stats.rebuild_failure(np.nan, 8) == 1.0 and stats.rebuild_failure(5.0, 1) == 1.0
+    assert 0.0 <= stats.rebuild_failure(60.0, 3) < 1e-3  # few degrees of freedom: no NaN from SciPy's nct
+    with pytest.raises(ValueError, match="alpha"):
+        stats.rebuild_failure(3.0, 8, alpha=0.0)
+
+
+def test_rebuild_failure_is_conservative_against_the_true_chance():
+    """Draws of n = 8 seeds with a true effect of 3 seed spreads: the t test at p ≤ 0.01 fails a
+    rebuild with the chance P(T ≤ t_crit) under the noncentral t at 3√8. The estimate from each
+    draw's own t, at its 90 % lower bound, lies at or above that true chance in about 90 % of draws."""
+    from scipy import stats as sps
+
+    n, effect = 8, 3.0
+    true = sps.nct.cdf(sps.t.ppf(0.99, n - 1), n - 1, effect * np.sqrt(n))
+    rng = np.random.default_rng(1)
+    above = [stats.rebuild_failure(stats.t_test(effect + rng.standard_normal(n)).t, n) >= true for _ in range(300)]
+    assert 0.84 <= np.mean(above) <= 0.96

@@ -47,9 +47,10 @@ def _chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int | None, 
     with its ``error`` instead of raising."""
     res = None if force else cached_chapter(root, rel, out, scale, seed, keep_going=keep_going)
     if res is not None:
-        held = sum(c.holds for c in res.claims)
+        claimed = [c for c in res.claims if c.claimed]
+        held = sum(c.holds for c in claimed)
         print(f"[{i}/{n}] {rel.stem}: cached (inputs unchanged; ran in {res.seconds:.1f} s); "
-              f"{held}/{len(res.claims)} claims hold", flush=True)
+              f"{held}/{len(claimed)} claims hold", flush=True)
         return res
     at = f"scale {scale!r}" + (f", seeds shifted by {seed:+d}" if seed else "")
     print(f"[{i}/{n}] {rel.stem}: executing at {at} ...", flush=True)
@@ -60,10 +61,11 @@ def _chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int | None, 
             raise
         print(f"[{i}/{n}] {rel.stem}: FAILED (going on: --keep-going)", flush=True)
         return ChapterResult(rel.stem, out / "executed" / rel, [], 0.0, error=str(err))
-    held = sum(c.holds for c in res.claims)
+    claimed = [c for c in res.claims if c.claimed]
+    held = sum(c.holds for c in claimed)
     logs = (f"; {res.log_lines} XLA/CUDA log lines kept out of the page (in {out / 'logs'})"
             if res.log_lines else "")
-    print(f"[{i}/{n}] {rel.stem}: done in {res.seconds:.1f} s; {held}/{len(res.claims)} claims hold{logs}",
+    print(f"[{i}/{n}] {rel.stem}: done in {res.seconds:.1f} s; {held}/{len(claimed)} claims hold{logs}",
           flush=True)
     return res
 

@@ -257,7 +257,8 @@ def _claims_error(name: str, found, bad, scale: str, seed: int) -> str:
         for c in bad
     )
     at = f"scale {scale!r}" + (f", seed {seed:+d}" if seed else "")
-    return f"chapter {name}: {len(bad)} of {len(found)} claims do not hold at {at}:\n{lines}"
+    claimed = sum(c.claimed for c in found)
+    return f"chapter {name}: {len(bad)} of {claimed} claims do not hold at {at}:\n{lines}"
 
 
 def _verbose_engine(name: str):

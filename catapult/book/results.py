@@ -3,7 +3,9 @@
 The build writes it (MyST markdown) into the executed mirror of the book as the page the
 toc lists as ``book/results`` (see :data:`catapult.book.toc.RESULTS_PAGE`), so a reader sees in
 one place what this run of the book confirmed: chapter, claim, where the paper makes it,
-predicted, measured and whether it holds.
+predicted, measured, its chance to fail at another seed and its status. Predictions a scale
+measures but does not claim are listed too, with their status ("unresolved at this scale",
+"contradicts the paper at this scale"), so the page never reads as if everything reproduced.
 """
 
 from __future__ import annotations
@@ -51,34 +53,65 @@ def page(chapters: Sequence[Chapter], page_doc: str, scale: str) -> str:
     here = posixpath.dirname(page_doc)
     listed = [c for c in chapters if c.claims is not None]
     every = [cl for c in listed for cl in c.claims]
-    held = sum(cl.holds for cl in every)
+    claimed = [cl for cl in every if cl.claimed]
+    measured = [cl for cl in every if not cl.claimed]
+    held = sum(cl.holds for cl in claimed)
+    estimated = [cl.chance for cl in claimed if cl.chance is not None]
+    total = sum(estimated)
+    counts = {}
+    for cl in measured:
+        counts[claims_mod.status(cl)] = counts.get(claims_mod.status(cl), 0) + 1
     lines = [
         "# Results",
         "",
-        f"Every claim of every chapter, as checked by the run that built this site at scale `{escape(scale)}`: "
-        f"**{held} of {len(every)}** claims hold across {len(listed)} chapters. Each chapter ends with the "
+        f"Every prediction of every chapter, as measured by the run that built this site at scale `{escape(scale)}`: "
+        f"**{held} of {len(claimed)}** claims hold across {len(listed)} chapters. Each chapter ends with the "
         "same claims in context; *paper* says where the paper makes the prediction.",
         "",
-        ":::{div} catapult-results",
-        "| Chapter | Claim | Paper | Predicted | Measured | Holds |",
-        "|:--|:--|:--|:--|:--|:--|",
+        f"A claim's *chance* is the chance that it fails when its chapter is rebuilt at other seeds or on another "
+        f"CPU (whose float rounding is another draw), estimated conservatively from this run's own per-seed values. "
+        f"A scale claims a prediction only where a pilot at other seeds put that chance at or below "
+        f"{100 * claims_mod.CLAIM_CHANCE:g} %; the book's total stays at or below {100 * claims_mod.BOOK_CHANCE:g} %. "
+        f"Here the sum over the {len(estimated)} claims with an estimate is **{claims_mod._chance(total)}**"
+        + (f"; {len(claimed) - len(estimated)} claims do not carry an estimate yet (–)." if len(estimated) < len(claimed)
+           else "."),
+        "",
     ]
-    for ch in chapters:
+    if measured:
+        lines += [
+            f"Besides the claims, {len(measured)} predictions are measured but not claimed at this scale: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ". They are listed below the claims.",
+            "",
+        ]
+    lines += [
+        ":::{div} catapult-results",
+        "| Chapter | Claim | Paper | Predicted | Measured | Chance to fail | Status |",
+        "|:--|:--|:--|:--|:--|:--|:--|",
+    ]
+
+    def link(ch: Chapter) -> str:
         title = "".join(c for c in " ".join(ch.title.split()) if c not in "`<>|")
-        link = f"{{doc}}`{title} <{posixpath.relpath(ch.doc, here or '.')}>`"
+        return f"{{doc}}`{title} <{posixpath.relpath(ch.doc, here or '.')}>`"
+
+    for ch in chapters:
         if ch.claims is None:
-            lines.append(f"| {link} | not executed in this build | | | | |")
-            continue
-        for cl in ch.claims:
-            mark = "✓" if cl.holds else "✗ fails"
-            cells = [
-                link,
-                f"{escape(cl.statement)} (`{cl.id}`)",
-                escape(cl.source),
-                escape(claims_mod._fmt(cl.predicted)),
-                escape(claims_mod._fmt(cl.measured)),
-                mark,
-            ]
-            lines.append("| " + " | ".join(cells) + " |")
+            lines.append(f"| {link(ch)} | not executed in this build | | | | | |")
+    for want in (True, False):
+        for ch in listed:
+            for cl in ch.claims:
+                if cl.claimed != want:
+                    continue
+                st = claims_mod.status(cl)
+                mark = ("✓ " if cl.holds else "✗ ") + st if cl.claimed else st
+                cells = [
+                    link(ch),
+                    f"{escape(cl.statement)} (`{cl.id}`)",
+                    escape(cl.source),
+                    escape(claims_mod._fmt(cl.predicted)),
+                    escape(claims_mod._fmt(cl.measured) + (f" (n = {cl.n})" if cl.n else "")),
+                    escape(claims_mod._chance(cl.chance)),
+                    escape(mark),
+                ]
+                lines.append("| " + " | ".join(cells) + " |")
     lines += [":::", ""]
     return "\n".join(lines)

@@ -645,7 +645,7 @@ class Features(NamedTuple):
     n_eff_z: float  # (regime 1 − 2A), paired by seed, in standard errors over seeds
     n_eff_b_z: float  # (2B − 2A), likewise: 2B is not sparse
     n_floor_z: float  # (regime 1 − its noise floor), likewise: regime 1's count is not noise
-    top_a: float  # accuracy with the best single feature, mean over 2A
+    top_a: float  # accuracy with each solution's best single feature, mean over 2A's runs
     top_1: float  # ... over regime 1
 
 
@@ -666,9 +666,14 @@ def features(net: sphere.SphereNet, task: synthetic.PlantedTask, reg: PLRSweep, 
         iso=iso, n_eff=n_eff, floor=floor, ranked=ranked, n_eff_1=n1, n_eff_1_se=n1_se, n_eff_a=na, n_eff_a_se=na_se,
         n_eff_b=nb, n_eff_b_se=nb_se, n_floor=float(np.nanmean(floor)), n_eff_z=_paired(s1, sa).z,
         n_eff_b_z=_paired(sb, sa).z, n_floor_z=_paired(s1, f1).z,
-        top_a=float(ranked[reg.sub_a][:, 0].mean()) if reg.sub_a.any() else np.nan,
-        top_1=float(ranked[reg.in1][:, 0].mean()) if reg.in1.any() else np.nan,
+        top_a=_best_feature(ranked, reg.sub_a), top_1=_best_feature(ranked, reg.in1),
     )
+
+
+def _best_feature(ranked: np.ndarray, plrs: np.ndarray) -> float:
+    """Accuracy with each solution's best single feature (``ranked`` (P, S, K), best first),
+    averaged over the runs of the PLRs in the mask ``plrs`` (P,); NaN for an empty mask."""
+    return float(ranked[plrs][..., 0].mean()) if plrs.any() else np.nan
 
 
 class FeaturesReadout(NamedTuple):
