@@ -46,6 +46,7 @@ __all__ = [
     "at_least",
     "fraction",
     "t_claim",
+    "se_claim",
     "status",
     "CLAIM_CHANCE",
     "BOOK_CHANCE",
@@ -165,28 +166,34 @@ def within_relative(id: str, statement: str, source: str, *, predicted: float, m
     return Claim(id, statement, source, float(predicted), measured, f"± {100 * rtol:g}%", ok)
 
 
-def at_most(id: str, statement: str, source: str, *, bound: float, measured: float, predicted: Any = None) -> Claim:
+def at_most(id: str, statement: str, source: str, *, bound: float, measured: float, predicted: Any = None,
+             control: str = "") -> Claim:
     """Holds when measured ≤ bound (NaN never holds)."""
     measured = float(measured)
     pred = f"≤ {bound:g}" if predicted is None else predicted
-    return Claim(id, statement, source, pred, measured, f"≤ {bound:g}", _finite(measured) and measured <= bound)
+    return Claim(id, statement, source, pred, measured, f"≤ {bound:g}", _finite(measured) and measured <= bound,
+                 control=control)
 
 
-def at_least(id: str, statement: str, source: str, *, bound: float, measured: float, predicted: Any = None) -> Claim:
+def at_least(id: str, statement: str, source: str, *, bound: float, measured: float, predicted: Any = None,
+             control: str = "") -> Claim:
     """Holds when measured ≥ bound (NaN never holds)."""
     measured = float(measured)
     pred = f"≥ {bound:g}" if predicted is None else predicted
-    return Claim(id, statement, source, pred, measured, f"≥ {bound:g}", _finite(measured) and measured >= bound)
+    return Claim(id, statement, source, pred, measured, f"≥ {bound:g}", _finite(measured) and measured >= bound,
+                 control=control)
 
 
-def fraction(id: str, statement: str, source: str, *, passed: Iterable[bool], required: float = 1.0) -> Claim:
+def fraction(id: str, statement: str, source: str, *, passed: Iterable[bool], required: float = 1.0,
+             control: str = "") -> Claim:
     """Holds when at least ``required`` of the cases passed; measured is the fraction that did."""
     passed = np.asarray(list(passed) if not isinstance(passed, np.ndarray) else passed, dtype=bool).ravel()
     if passed.size == 0:
-        return Claim(id, statement, source, f"{required:.0%} of cases", "no cases", "", False)
+        return Claim(id, statement, source, f"{required:.0%} of cases", "no cases", "", False, control=control)
     frac = float(passed.mean())
     label = f"{int(passed.sum())}/{passed.size}"
-    return Claim(id, statement, source, f"{required:.0%} of cases", label, f"≥ {required:.0%}", frac >= required)
+    return Claim(id, statement, source, f"{required:.0%} of cases", label, f"≥ {required:.0%}", frac >= required,
+                 control=control)
 
 
 def t_claim(id: str, statement: str, source: str, *, values: Any, bound: float = 0.0, side: str = "greater",
@@ -210,6 +217,34 @@ def t_claim(id: str, statement: str, source: str, *, values: Any, bound: float =
     return Claim(id, statement, source, f"mean {rel} {bound:g}" if predicted is None else predicted, tt.mean,
                  f"mean {rel} {bound:g} at p ≤ {alpha:g}", holds, n=tt.n, chance=stats.rebuild_failure(tt.t, tt.n, alpha),
                  control=str(control), test=test, contradicts=contradicts)
+
+
+def se_claim(id: str, statement: str, source: str, *, z: float, n: int | None, control: str, bound: float = 2.0,
+             predicted: Any = None) -> Claim:
+    """A difference of at least ``bound`` standard errors over ``n`` independent seeds (``z``: its
+    mean over its standard error, the one-sample t statistic). The test row gives the one-sided p
+    value this corresponds to with n − 1 degrees of freedom (2 standard errors over 4 seeds is
+    p ≈ 0.07), and ``chance`` the chance that a rebuild with other seeds measures less than
+    ``bound`` (:func:`catapult.stats.rebuild_failure`); a difference significantly of the other
+    sign (one-sided p ≤ 0.01) contradicts the prediction. Without ``n`` (records built by hand in
+    tests) it is :func:`at_least` with the control."""
+    from scipy import stats as sps
+
+    from . import stats
+
+    if not control or not str(control).strip():
+        raise ValueError(f"claim {id}: name the control in the same build that fails it (control=...).")
+    c = at_least(id, statement, source, bound=bound, measured=z, predicted=f"> {bound:g}" if predicted is None else predicted,
+                 control=str(control))
+    c = dataclasses.replace(c, tolerance=f"≥ {bound:g} SE")
+    if n is None:
+        return c
+    n = int(n)
+    z = float(z)
+    p = float(sps.t.sf(z, n - 1)) if n > 1 and math.isfinite(z) else math.nan
+    test = f"{z:.2f} standard errors over n = {n} seeds (one-sided p = {p:.2g})" if math.isfinite(p) else f"n = {n}"
+    contradicts = math.isfinite(p) and float(sps.t.cdf(z, n - 1)) <= 0.01  # the opposite side, at p ≤ 0.01
+    return dataclasses.replace(c, n=n, test=test, chance=stats.rebuild_failure(z, n, crit=bound), contradicts=contradicts)
 
 
 # ---------------------------------------------------------------- serialisation
@@ -275,6 +310,8 @@ def _chance(x: float | None) -> str:
         return "–"
     if x < 1e-8:
         return "< 1e-6 %"
+    if x >= 0.995:
+        return "≈ 100 %" if x < 1.0 else "100 %"
     return f"{100 * x:.2g} %"
 
 
@@ -408,10 +445,11 @@ def report(claims: list[Claim], *, not_claimed: Iterable[str] = (), why: str = "
     unknown = sorted(set(not_claimed) - set(ids))
     if unknown:
         raise ValueError(f"not_claimed names claims this chapter does not have: {unknown}")
-    for c in claims:
-        if c.id in not_claimed:
-            print(f"Measured but not claimed at this scale{f' ({why})' if why else ''}: {c.id}: {c.statement}; "
-                  f"measured {_fmt(c.measured)}, the claim asks {_fmt(c.tolerance)}.")
+    if not_claimed:
+        k = len(not_claimed)
+        print(f"{k} prediction{'s are' if k != 1 else ' is'} measured but not claimed at this scale"
+              f"{f' ({why})' if why else ''}: the table shows {'them' if k != 1 else 'it'} below the claims, with "
+              "its status.")
     every = [dataclasses.replace(c, claimed=False) if c.id in not_claimed else c for c in claims]
     claimed = [c for c in every if c.claimed]
     n_ok = sum(c.holds for c in claimed)

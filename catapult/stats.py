@@ -172,9 +172,11 @@ def t_test(values: Any, bound: float = 0.0, side: str = "greater") -> TTest:
     return TTest(n, mean, se, float(t), float(sps.t.sf(t, n - 1)), float(sps.t.cdf(t, n - 1)))
 
 
-def rebuild_failure(t: float, n: int, alpha: float = 0.01, confidence: float = 0.9) -> float:
+def rebuild_failure(t: float, n: int, alpha: float = 0.01, confidence: float = 0.9, crit: float | None = None) -> float:
     """The chance that a one-sided t test at level ``alpha`` over ``n`` new, independent seeds
-    fails, given that this build measured the statistic ``t`` over ``n`` seeds.
+    fails, given that this build measured the statistic ``t`` over ``n`` seeds. ``crit``, if
+    given, replaces the test's critical value t_(1−alpha) (e.g. 2 for a claim "at least 2
+    standard errors over seeds", whose statistic is the same t).
 
     A rebuild's t follows the noncentral t distribution with n − 1 degrees of freedom and
     noncentrality δ√n, δ being the true effect in units of the seed spread. The measured t
@@ -191,7 +193,7 @@ def rebuild_failure(t: float, n: int, alpha: float = 0.01, confidence: float = 0
         return 1.0
     df = n - 1
     t = float(np.clip(t, -60.0, 60.0))  # beyond |t| = 60 the chance is 0 or 1 to double precision anyway
-    crit = float(sps.t.ppf(1 - alpha, df))
+    crit = float(sps.t.ppf(1 - alpha, df)) if crit is None else float(crit)
     # The lower bound of the noncentrality: P(T ≤ t) falls from 1 to 0 as ncp grows.
     gap = lambda ncp: _nct_cdf(t, df, ncp) - confidence  # noqa: E731
     lo, hi = min(t, 0.0) - 10.0, t  # the bound lies below t; at ncp = min(t, 0) - 10 the chance is 1 already

@@ -107,6 +107,8 @@ def summarize(args) -> None:
         claims = json.loads(claims_file.read_text()) if claims_file.exists() else []
         if isinstance(claims, dict):
             claims = claims.get("claims", [])
+        measured = [c for c in claims if not c.get("claimed", True)]  # shown with their status, never failing
+        claims = [c for c in claims if c.get("claimed", True)]
         record = build / "executed" / "book" / f"{name}.hash.json"
         seconds = json.loads(record.read_text()).get("seconds") if record.exists() else None
         log = (build / f"{name}.log").read_text(errors="replace") if (build / f"{name}.log").exists() else ""
@@ -118,6 +120,7 @@ def summarize(args) -> None:
             "holding": sum(bool(c.get("holds")) for c in claims),
             "failing": [c.get("id") for c in claims if not c.get("holds")],
             "all_hold": rc == 0 and bool(claims) and all(c.get("holds") for c in claims),
+            "not_claimed": [c.get("id") for c in measured],
             "error": None if rc == 0 else log[-2000:],
         })
     summary = {"scale": args.scale, "chapters": chapters}

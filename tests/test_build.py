@@ -61,7 +61,8 @@ def test_good_chapters_execute_and_write_claims(tmp_path, capsys):
     data = json.loads((out / "claims" / "ch_a.json").read_text())
     assert data == [
         {"id": "value_small", "statement": "the value is small", "source": "Sec. 0", "predicted": "≤ 1",
-         "measured": 0.5, "tolerance": "≤ 1", "holds": True, "seed": 0, "data": []}
+         "measured": 0.5, "tolerance": "≤ 1", "holds": True, "n": None, "chance": None, "control": "", "test": "",
+         "claimed": True, "contradicts": False, "seed": 0, "data": []}
     ]
     executed = nbformat.read(out / "executed" / "book" / "ch_a.ipynb", as_version=4)
     assert executed.metadata.papermill.parameters == {"scale": "smoke", "seed": 0}

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from catapult import claims
 from catapult.book import toc_notebooks
 from catapult.book.execute import execute_chapter
 from catapult.scales import CHAPTERS
@@ -35,7 +36,7 @@ def test_notebook_source_is_clean_and_parameterised(rel):
 def test_chapter_executes_at_smoke_scale_and_its_claims_hold(rel, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")  # the build must still give the kernel inline figures
     result = execute_chapter(ROOT, rel, tmp_path, "smoke")
-    assert result.claims and all(c.holds for c in result.claims)
+    assert result.claims and claims.failures(result.claims) == []  # what a scale does not claim never fails
     assert (tmp_path / "claims" / f"{rel.stem}.json").exists()
     executed = json.loads(result.executed.read_text(encoding="utf-8"))
     figures = [o for c in executed["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]

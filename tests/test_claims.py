@@ -115,7 +115,7 @@ def test_report_shows_what_a_scale_does_not_claim_with_its_status_and_never_fail
     kept = claims.report([a, b], not_claimed=["a"], why="too few seeds")
     assert [c.id for c in kept] == ["b"]
     out = capsys.readouterr().out
-    assert "Measured but not claimed at this scale (too few seeds): a: A; measured 1.2" in out
+    assert "1 prediction is measured but not claimed at this scale (too few seeds)" in out
     bundle, meta = shown[0]
     embedded = [claims.Claim.from_dict(d) for d in meta[claims.MIME]]
     assert [(c.id, c.claimed) for c in embedded] == [("a", False), ("b", True)]
@@ -160,3 +160,34 @@ def test_a_record_without_the_optional_keys_loads_as_claimed():
     assert c.claimed and c.chance is None and c.n is None and claims.status(c) == "holds"
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         claims.Claim("a", "s", "src", 1, 1, 0, True, chance=1.5)
+
+
+def test_se_claim_states_its_p_and_its_chance_from_the_seeds():
+    c = claims.se_claim("z", "Z", "src", z=2.9, n=3, control="the lazy band")
+    assert c.holds and c.n == 3 and "over n = 3 seeds" in c.test and c.chance > 0.5  # 2.9 SE over 3 seeds is fragile
+    strong = claims.se_claim("z", "Z", "src", z=20.0, n=16, control="the lazy band")
+    assert strong.holds and strong.chance < claims.CLAIM_CHANCE
+    assert not claims.se_claim("z", "Z", "src", z=1.9, n=8, control="c").holds
+    hand = claims.se_claim("z", "Z", "src", z=3.0, n=None, control="c")  # a record built by hand: no chance
+    assert hand.holds and hand.chance is None and hand.control == "c"
+    with pytest.raises(ValueError, match="control"):
+        claims.se_claim("z", "Z", "src", z=3.0, n=4, control="")
+
+
+def test_se_claim_of_the_other_sign_contradicts_only_when_significant():
+    assert claims.se_claim("z", "Z", "src", z=-8.0, n=4, control="c").contradicts  # t_0.99 with 3 df is 4.54
+    assert not claims.se_claim("z", "Z", "src", z=-4.0, n=4, control="c").contradicts
+
+
+def test_results_page_lists_unclaimed_predictions_with_status_and_the_total_chance():
+    from catapult.book import results
+
+    a = claims.se_claim("band", "the band", "Fig. 4", z=20.0, n=16, control="the lazy band")
+    b = dataclasses.replace(claims.se_claim("cnn", "the CNN", "Fig. 5b", z=-9.0, n=4, control="c"), claimed=False)
+    c = claims.at_least("plain", "a plain claim", "Sec. 2", bound=1.0, measured=2.0)
+    page = results.page([results.Chapter("book/ch", "Chapter", [a, b, c])], "book/results", "ci")
+    assert "**2 of 2** claims hold" in page
+    assert "1 claims do not carry an estimate yet" in page and "contradicts the paper at this scale 1" in page
+    rows = [line for line in page.splitlines() if line.startswith("| {doc}")]
+    assert len(rows) == 3 and "contradicts the paper at this scale" in rows[-1]  # unclaimed rows come last
+    assert r"\(n = 16\)" in rows[0] and r"\< 1e-6 %" in rows[0] and rows[1].endswith("| – | ✓ holds |")

@@ -39,7 +39,7 @@ def test_summary_of_a_run_where_every_claim_holds(tmp_path):
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["chapters"] == [{"chapter": "01_a", "exit_status": 0, "seconds": 12.5, "claims": 2,
-                                    "holding": 2, "failing": [], "all_hold": True, "error": None}]
+                                    "holding": 2, "failing": [], "all_hold": True, "not_claimed": [], "error": None}]
     with tarfile.open(tmp_path / "out" / "results.tar.gz") as tar:
         assert {"executed/book/01_a.ipynb", "claims/01_a.json", "01_a.log"} <= set(tar.getnames())
     assert len(list((tmp_path / "out").iterdir())) <= 8  # the device brings back at most 8 files
@@ -73,3 +73,12 @@ def test_the_data_carried_is_what_the_source_folder_has(tmp_path):
     assert runner.data_to_carry("", tmp_path) == []
     with pytest.raises(SystemExit, match="cifar10.npz is missing"):
         runner.data_to_carry("mnist,cifar10", tmp_path)
+
+
+def test_a_prediction_the_scale_does_not_claim_is_named_and_never_fails_the_summary(tmp_path):
+    fake_build(tmp_path / "b", "01_a", [True], 0)
+    path = tmp_path / "b" / "claims" / "01_a.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) + [{"id": "shown", "holds": False, "claimed": False}]))
+    assert summarize(tmp_path / "b", tmp_path / "out", "01_a").returncode == 0
+    (chapter,) = json.loads((tmp_path / "out" / "summary.json").read_text())["chapters"]
+    assert chapter["all_hold"] and chapter["claims"] == 1 and chapter["not_claimed"] == ["shown"]

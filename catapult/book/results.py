@@ -72,7 +72,10 @@ def page(chapters: Sequence[Chapter], page_doc: str, scale: str) -> str:
         f"CPU (whose float rounding is another draw), estimated conservatively from this run's own per-seed values. "
         f"A scale claims a prediction only where a pilot at other seeds put that chance at or below "
         f"{100 * claims_mod.CLAIM_CHANCE:g} %; the book's total stays at or below {100 * claims_mod.BOOK_CHANCE:g} %. "
-        f"Here the sum over the {len(estimated)} claims with an estimate is **{claims_mod._chance(total)}**"
+        f"Here the sum over the {len(estimated)} claims with an estimate is "
+        f"**{claims_mod._chance(total) if total < 1 else f'{100 * total:.0f} %'}**"
+        + (" (above the book's limit: these claims are fixed by pilots still to be run at the seeds that "
+           "decide them)" if total > claims_mod.BOOK_CHANCE else "")
         + (f"; {len(claimed) - len(estimated)} claims do not carry an estimate yet (–)." if len(estimated) < len(claimed)
            else "."),
         "",
