@@ -354,7 +354,7 @@ def table_html(claims: Iterable[Claim]) -> str:
                  html.escape(_fmt(c.tolerance)), html.escape(_chance(c.chance))]
         rows.append("<tr>" + "".join(f"<td>{s}</td>" for s in cells) + f"<td>{_mark(c)}</td></tr>")
     head = "".join(f"<th>{h}</th>" for h in ("claim", "statement", "paper", "predicted", "measured", "tolerance",
-                                              "chance to fail at another seed", ""))
+                                              "fails at another seed", ""))
     return f'<table class="catapult-claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
