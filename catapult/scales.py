@@ -596,12 +596,16 @@ _GENERALIZATION = _at_scales(
     # show the paper's catapult advantage: at seed 0 its band difference is -0.011 ± 0.029 under protocol (a) and
     # -0.065 ± 0.010 under (b) (the lazy band better); both are shown on the page, not claimed. Its collapse
     # at 11 η_crit, the first rate above 12/λ0, held at seeds 0 and 1 but not at seed 2 (2 of 3 runs): the
-    # CNN's own η_max is not resolved by this grid, so that claim is measured, not claimed.
+    # CNN's own η_max is not resolved by this grid, so that claim is measured, not claimed. Fig. 4's band
+    # comparison (3 seeds) is shown, not claimed, by the rule chapter 6 follows (claimed only where two pilot
+    # builds at other seeds, --seed 100 and --seed 200 under XLA_FLAGS=--xla_cpu_max_isa=SSE4_2, put its chance
+    # to fail at another seed at or below 0.1 %): the first pilot failed it outright (CHANGELOG).
     ci=dict(seeds=3, fc_width=128, mnist_size=14, fc_steps=1500, fc_eval_every=50, fit_target=0.9, cifar_train=1024,
             image_size=16, batch_size=64, models=("cnn",), cnn=GeneralizationCNN(channels=8, dense=32, kernel=3),
             steps=800, final_steps=200, final_rel=0.3, eval_every=80,
-            not_claimed=("fig4_collapse_beyond_max_rate", "fig5_cnn_fixed_step_band_beats_lazy",
-                         "fig5_cnn_physical_time_band_beats_lazy", "fig5_collapse_beyond_max_rate")),
+            not_claimed=("fig4_catapult_band_beats_lazy", "fig4_collapse_beyond_max_rate",
+                         "fig5_cnn_fixed_step_band_beats_lazy", "fig5_cnn_physical_time_band_beats_lazy",
+                         "fig5_collapse_beyond_max_rate")),
     paper=dict(seeds=3, fc_width=2048, fc_steps=100_000, fc_eval_every=1000, cifar_train=50_000, cifar_test=10_000,
                image_size=32, batch_size=256, models=("cnn", "wrn"),
                cnn=GeneralizationCNN(channels=300, dense=500, kernel=5), steps=437_000, final_steps=50_000,
