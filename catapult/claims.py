@@ -196,6 +196,13 @@ def fraction(id: str, statement: str, source: str, *, passed: Iterable[bool], re
                  control=control)
 
 
+def _required_control(id: str, control: Any) -> str:
+    """A statistical claim's control, in words; refuses a claim without one."""
+    if not control or not str(control).strip():
+        raise ValueError(f"claim {id}: name the control in the same build that fails it (control=...).")
+    return str(control)
+
+
 def t_claim(id: str, statement: str, source: str, *, values: Any, bound: float = 0.0, side: str = "greater",
             control: str, predicted: Any = None, alpha: float = 0.01) -> Claim:
     """A statistical claim: the mean of ``values`` (one per independent seed, data and
@@ -206,8 +213,7 @@ def t_claim(id: str, statement: str, source: str, *, values: Any, bound: float =
     test is significant at ``alpha`` the record says the measurement contradicts the prediction."""
     from . import stats
 
-    if not control or not str(control).strip():
-        raise ValueError(f"claim {id}: name the control in the same build that fails it (control=...).")
+    control = _required_control(id, control)
     tt = stats.t_test(values, bound, side)
     rel = ">" if side == "greater" else "<"
     holds = math.isfinite(tt.p) and tt.p <= alpha
@@ -216,7 +222,7 @@ def t_claim(id: str, statement: str, source: str, *, values: Any, bound: float =
             if math.isfinite(tt.t) else f"no t test: {tt.n} finite values" + ("" if tt.n < 2 else " with no spread"))
     return Claim(id, statement, source, f"mean {rel} {bound:g}" if predicted is None else predicted, tt.mean,
                  f"mean {rel} {bound:g} at p ≤ {alpha:g}", holds, n=tt.n, chance=stats.rebuild_failure(tt.t, tt.n, alpha),
-                 control=str(control), test=test, contradicts=contradicts)
+                 control=control, test=test, contradicts=contradicts)
 
 
 def se_claim(id: str, statement: str, source: str, *, z: float, n: int | None, control: str, bound: float = 2.0,
@@ -232,10 +238,9 @@ def se_claim(id: str, statement: str, source: str, *, z: float, n: int | None, c
 
     from . import stats
 
-    if not control or not str(control).strip():
-        raise ValueError(f"claim {id}: name the control in the same build that fails it (control=...).")
+    control = _required_control(id, control)
     c = at_least(id, statement, source, bound=bound, measured=z, predicted=f"> {bound:g}" if predicted is None else predicted,
-                 control=str(control))
+                 control=control)
     c = dataclasses.replace(c, tolerance=f"≥ {bound:g} SE")
     if n is None:
         return c
@@ -431,8 +436,8 @@ def report(claims: list[Claim], *, not_claimed: Iterable[str] = (), why: str = "
 
     ``not_claimed``: ids of predictions this run measures but does not claim (a scale whose
     sample is too small to resolve them, ``why``; fixed in the scale's settings beforehand);
-    they must exist, are printed with their measured values and shown in the table and on the
-    results page with their status (:func:`status`), and never fail the build.
+    they must exist, are counted in one printed line and shown below the claims in the table and
+    on the results page with their status (:func:`status`), and never fail the build.
     """
     from IPython.display import display
 

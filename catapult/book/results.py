@@ -10,6 +10,7 @@ measures but does not claim are listed too, with their status ("unresolved at th
 
 from __future__ import annotations
 
+import collections
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,9 +59,7 @@ def page(chapters: Sequence[Chapter], page_doc: str, scale: str) -> str:
     held = sum(cl.holds for cl in claimed)
     estimated = [cl.chance for cl in claimed if cl.chance is not None]
     total = sum(estimated)
-    counts = {}
-    for cl in measured:
-        counts[claims_mod.status(cl)] = counts.get(claims_mod.status(cl), 0) + 1
+    counts = collections.Counter(claims_mod.status(cl) for cl in measured)
     lines = [
         "# Results",
         "",
