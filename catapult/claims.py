@@ -225,31 +225,36 @@ def t_claim(id: str, statement: str, source: str, *, values: Any, bound: float =
                  control=control, test=test, contradicts=contradicts)
 
 
-def se_claim(id: str, statement: str, source: str, *, z: float, n: int | None, control: str, bound: float = 2.0,
-             predicted: Any = None) -> Claim:
-    """A difference of at least ``bound`` standard errors over ``n`` independent seeds (``z``: its
-    mean over its standard error, the one-sample t statistic). The test row gives the one-sided p
-    value this corresponds to with n − 1 degrees of freedom (2 standard errors over 4 seeds is
-    p ≈ 0.07), and ``chance`` the chance that a rebuild with other seeds measures less than
-    ``bound`` (:func:`catapult.stats.rebuild_failure`); a difference significantly of the other
-    sign (one-sided p ≤ 0.01) contradicts the prediction. Without ``n`` (records built by hand in
-    tests) it is :func:`at_least` with the control."""
+def se_claim(id: str, statement: str, source: str, *, z: float, n: int | None, control: str, alpha: float = 0.01,
+             bound: float = 2.0, predicted: Any = None) -> Claim:
+    """A difference over ``n`` independent seeds, given as ``z``, its mean over its standard
+    error (the one-sample t statistic), that is positive by a one-sided t test at p ≤ ``alpha``
+    (``z`` ≥ t_(1−alpha) with n − 1 degrees of freedom: 2.72 at n = 12, 3.00 at n = 8). The
+    record gives the test, ``chance``, the chance that a rebuild with other seeds fails the same
+    test (:func:`catapult.stats.rebuild_failure`), and says the measurement contradicts the
+    prediction where the opposite one-sided test is significant at ``alpha``. Without ``n``
+    (records built by hand in tests) it is :func:`at_least` ``bound`` standard errors."""
     from scipy import stats as sps
 
     from . import stats
 
     control = _required_control(id, control)
-    c = at_least(id, statement, source, bound=bound, measured=z, predicted=f"> {bound:g}" if predicted is None else predicted,
-                 control=control)
-    c = dataclasses.replace(c, tolerance=f"≥ {bound:g} SE")
     if n is None:
-        return c
+        c = at_least(id, statement, source, bound=bound, measured=z,
+                     predicted=f"> {bound:g}" if predicted is None else predicted, control=control)
+        return dataclasses.replace(c, tolerance=f"≥ {bound:g} SE")
     n = int(n)
     z = float(z)
-    p = float(sps.t.sf(z, n - 1)) if n > 1 and math.isfinite(z) else math.nan
-    test = f"{z:.2f} standard errors over n = {n} seeds (one-sided p = {p:.2g})" if math.isfinite(p) else f"n = {n}"
-    contradicts = math.isfinite(p) and float(sps.t.cdf(z, n - 1)) <= 0.01  # the opposite side, at p ≤ 0.01
-    return dataclasses.replace(c, n=n, test=test, chance=stats.rebuild_failure(z, n, crit=bound), contradicts=contradicts)
+    predicted = "> 0 at p ≤ " + f"{alpha:g}" if predicted is None else predicted
+    if n < 2 or not math.isfinite(z):
+        return Claim(id, statement, source, predicted, z, f"t test at p ≤ {alpha:g}", False, n=n, chance=1.0,
+                     control=control, test=f"no t test: n = {n}, t = {z:g}")
+    crit = float(sps.t.ppf(1 - alpha, n - 1))
+    p = float(sps.t.sf(z, n - 1))
+    test = f"one-sided t over n = {n} seeds: t = {z:.2f}, p = {p:.2g}"
+    contradicts = float(sps.t.cdf(z, n - 1)) <= alpha  # the opposite side, at the same level
+    return Claim(id, statement, source, predicted, z, f"t ≥ {crit:.2f} (p ≤ {alpha:g}, n = {n})", z >= crit, n=n,
+                 chance=stats.rebuild_failure(z, n, alpha), control=control, test=test, contradicts=contradicts)
 
 
 # ---------------------------------------------------------------- serialisation

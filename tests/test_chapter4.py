@@ -19,7 +19,7 @@ IDS = [
     "spike_short", "relu_trains_above_4", "relu_diverges_below_20", "tanh_max_near_4", "momentum_lambda_moves_below_crit",
     "momentum_catapult_above_crit", "wrn_lazy_lambda_constant",
     "wrn_loss_rises", "wrn_catapult_lambda_below_2_over_eta", "wrn_spike_short", "plain_wrn_loss_rises",
-    "plain_wrn_catapult_lambda_below_2_over_eta", "plain_wrn_diverges_below_20",
+    "plain_wrn_catapult_lambda_below_2_over_eta",
 ]
 
 
@@ -75,7 +75,6 @@ BEYOND = [
     ("wrn_spike_short", "wrn", dict(spike_steps=np.array([2.0, 21.0]))),
     ("plain_wrn_loss_rises", "plain", dict(cat_rise=np.array([0.9, 3.0]))),
     ("plain_wrn_catapult_lambda_below_2_over_eta", "plain", dict(cat_ratio=np.array([1.1, 0.5]))),
-    ("plain_wrn_diverges_below_20", "plain", dict(first_div=float("inf"))),
 ]
 
 (

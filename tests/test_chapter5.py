@@ -26,7 +26,7 @@ IDS = [
 
 
 
-def summary(band=(0.05, 0.01, 4), phys=(0.03, 0.01, 4), collapsed=(True, True, True, True), at=8.0):
+def summary(band=(0.05, 0.01, 12), phys=(0.04, 0.01, 12), collapsed=(True, True, True, True), at=8.0):
     best = ch5.Best(2.0, 0.9, 0.01)
     return ch5.Summary(fixed=best, phys=best, fixed_band=ch5.Band(*band), target_band=ch5.Band(*band),
                        phys_band=ch5.Band(*phys),
@@ -49,17 +49,20 @@ def claims(cfg, fc, dead, cnn):
 
 
 #: (claim id, record, changes): each the outcome the paper forbids: the lazy band as good as the
-#: catapult band (or better by less than 2 SE), a run that still learns beyond η_max, units alive there.
+#: catapult band (or better, but not at p ≤ 0.01 over the seeds), a run that still learns beyond
+#: η_max, units alive there.
 BEYOND = [
     ("fig4_catapult_band_beats_lazy", "fc", dict(target_band=ch5.Band(0.05, 0.03, 4))),
     ("fig4_catapult_band_beats_lazy", "fc", dict(target_band=ch5.Band(-0.05, 0.01, 4))),
     ("fig4_catapult_band_beats_lazy", "fc", dict(target_band=ch5.Band(float("nan"), float("nan"), 4))),
     ("fig5_cnn_fixed_step_band_beats_lazy", "cnn", dict(fixed_band=ch5.Band(0.01, 0.01, 4))),
+    ("fig5_cnn_fixed_step_band_beats_lazy", "cnn", dict(fixed_band=ch5.Band(0.04, 0.01, 4))),  # 4 SE, 3 df: p > 0.01
     ("fig5_cnn_physical_time_band_beats_lazy", "cnn", dict(phys_band=ch5.Band(-0.006, 0.004, 4))),
     ("fig4_collapse_beyond_max_rate", "fc", dict(collapsed=np.array([True, False, True, True]))),
     ("fig5_collapse_beyond_max_rate", "cnn", dict(collapsed=np.array([False, True, True, True]))),
     ("dead_units_beyond_max_rate", "dead", dict(beyond=np.array([0.2, 0.3, 0.2, 0.2]))),
     ("dead_units_beyond_max_rate", "dead", dict(lazy=np.full(4, 0.7))),
+    ("dead_units_beyond_max_rate", "dead", dict(beyond=np.array([0.9, 0.1, 0.95, 0.2]))),  # above 0.3 on average only
 ]
 
 (

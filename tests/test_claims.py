@@ -163,11 +163,15 @@ def test_a_record_without_the_optional_keys_loads_as_claimed():
 
 
 def test_se_claim_states_its_p_and_its_chance_from_the_seeds():
-    c = claims.se_claim("z", "Z", "src", z=2.9, n=3, control="the lazy band")
-    assert c.holds and c.n == 3 and "over n = 3 seeds" in c.test and c.chance > 0.5  # 2.9 SE over 3 seeds is fragile
+    c = claims.se_claim("z", "Z", "src", z=2.9, n=3, control="the lazy band")  # t_0.99 with 2 df is 6.96
+    assert not c.holds and c.n == 3 and "over n = 3 seeds" in c.test and "p = 0.05" in c.test and c.chance > 0.5
+    edge = claims.se_claim("z", "Z", "src", z=2.75, n=12, control="the lazy band")  # t_0.99 with 11 df is 2.72
+    assert edge.holds and "2.72" in edge.tolerance and edge.chance > 0.5  # just significant: fails most rebuilds
     strong = claims.se_claim("z", "Z", "src", z=20.0, n=16, control="the lazy band")
     assert strong.holds and strong.chance < claims.CLAIM_CHANCE
-    assert not claims.se_claim("z", "Z", "src", z=1.9, n=8, control="c").holds
+    assert not claims.se_claim("z", "Z", "src", z=2.9, n=8, control="c").holds  # t_0.99 with 7 df is 3.00
+    nan = claims.se_claim("z", "Z", "src", z=float("nan"), n=8, control="c")
+    assert not nan.holds and nan.chance == 1.0
     hand = claims.se_claim("z", "Z", "src", z=3.0, n=None, control="c")  # a record built by hand: no chance
     assert hand.holds and hand.chance is None and hand.control == "c"
     with pytest.raises(ValueError, match="control"):

@@ -652,7 +652,6 @@ CONTROLS = {
     "wrn_spike_short": "none in this build",
     "plain_wrn_loss_rises": "the plain WRN's lazy runs in the same sweep",
     "plain_wrn_catapult_lambda_below_2_over_eta": "none in this build: any stable trained run ends with λ < 2/η",
-    "plain_wrn_diverges_below_20": "none: the grid's top lies below 20/λ0",
 }
 
 
@@ -758,10 +757,5 @@ def _claims_of(cfg: DeepCurvature, fc: FCChecks, wrn: WRNChecks, plain: WRNCheck
             f"WRN without normalization (NTK param.), {lo:g} ≤ ηλ0 ≤ {hi:g}: λ at t·η = "
             f"{wcfg.plain_measure_c:g}/λ0 is below 2/η, with no weight-norm growth to explain it",
             "Fig. S11, Sec. 3.1", passed=plain.cat_ratio < 1.0,
-        ),
-        _claims.at_most(
-            "plain_wrn_diverges_below_20",
-            "WRN without normalization (NTK param.): the sweep diverges below 20/λ0 (first divergent η, units of "
-            "1/λ0)", "Fig. S11, Sec. 3.1", bound=20.0, measured=plain.first_div, predicted="≈ 12 (paper)",
         ),
     ]
