@@ -24,7 +24,7 @@ def by_id(checks):
 
 
 IDS = [
-    "regime_2_stationary", "best_finetuned_in_2A", "same_quality_every_flr_in_2A",
+    "regime_2_stationary", "best_finetuned_in_2A", "best_finetuned_2A_beats_regime_1", "same_quality_every_flr_in_2A",
     "flr_above_plr_helps", "flr_barrier_2A_below_2B", "seed_barrier_2A_below_2B", "checkpoint_barrier_2A_below_2B",
     "swa_recovers_2A_not_2B", "features_sparser_in_2A", "features_not_sparse_in_2B", "features_above_noise_floor",
     "cifar_best_finetuned_in_regime_2",
@@ -47,7 +47,8 @@ def barrier(z):
 def ch6_records() -> dict:
     return dict(
         st=record(ch6.Stationarity, trend_2=0.9, trend_2_seeds=np.array([0.8, 1.0, 0.9, 1.1, 0.7, 0.95])),
-        tuned=record(ch6.FineTuning, best_diff=diff(3.0), flr_dep_a=diff(0.5, 0.002), gain=diff(3.5)),
+        tuned=record(ch6.FineTuning, best_diff=diff(3.0), above_1=diff(6.0, 0.07), flr_dep_a=diff(0.5, 0.002),
+                     gain=diff(3.5)),
         geo=record(ch6.Geometry, flr=barrier(3.0), seed=barrier(3.0), ckpt=barrier(4.0), ckpt_norm=barrier(3.5)),
         sw=record(ch6.Swa, diff=diff(10.0)),
         feats=record(ch6.Features, sparse=diff(3.5), dense_b=diff(3.0), above_floor=diff(5.0)),
@@ -63,6 +64,8 @@ BEYOND = [
     ("regime_2_stationary", "st", dict(trend_2_seeds=np.array([1.0, 2.9, 0.8, 3.1, 1.2]))),  # below 2 on average only
     ("best_finetuned_in_2A", "tuned", dict(best_diff=diff(2.6))),  # 2.6 SE over 12 seeds: p > 0.01
     ("best_finetuned_in_2A", "tuned", dict(best_diff=diff(-3.0, -0.01))),
+    ("best_finetuned_2A_beats_regime_1", "tuned", dict(above_1=diff(1.0, 0.01))),
+    ("best_finetuned_2A_beats_regime_1", "tuned", dict(above_1=ch6.SeedDiff(np.nan, np.nan, np.nan, 0))),  # no 2A
     ("same_quality_every_flr_in_2A", "tuned", dict(flr_dep_a=diff(-1.9, -0.016))),
     ("flr_above_plr_helps", "tuned", dict(gain=diff(1.9))),
     ("flr_barrier_2A_below_2B", "geo", dict(flr=barrier(0.2))),
@@ -86,6 +89,16 @@ def test_ch6_differences_carry_their_seeds_and_a_chance():
     assert checks["regime_2_stationary"].n == 6 and checks["regime_2_stationary"].chance < 1e-3
     d = ch6._paired(np.array([1.0, 2.0, np.nan, 1.5]), np.zeros(4))  # a seed with no finite value drops out
     assert d.n == 3 and d.mean == pytest.approx(1.5)
+
+
+def test_best_of_one_mask_against_another_is_paired_by_seed_and_averaged_over_flrs():
+    ft = np.zeros((3, 4, 2))  # (P, S, F): PLR 1 in "a", PLRs 0 and 2 in "b"
+    ft[1] = 0.8
+    ft[0], ft[2] = 0.7, 0.75
+    ft[2, :, 1] = 0.9  # at the second FLR regime "b"'s best is PLR 2, better than "a"
+    d = ch6._best_paired(ft, ft.mean(axis=1), np.array([False, True, False]), np.array([True, False, True]))
+    assert d.n == 4 and d.mean == pytest.approx((0.05 - 0.1) / 2)
+    assert ch6._best_paired(ft, ft.mean(axis=1), np.zeros(3, bool), np.ones(3, bool)).n == 0
 
 
 def test_regimes_hold_by_construction_so_they_are_not_claimed():

@@ -1,10 +1,10 @@
-"""Chapter 4, curvature dynamics of deep networks (Sec. 3.1 of the paper; Fig. 3, S8, S10, S11, App. C.2,
+"""Chapter 4, curvature dynamics of deep networks (Sec. 3.1 of the paper; Fig. 3, S8, S10, App. C.2,
 C.4): what its cells measure and the claims it checks.
 
 The chapter sweeps the learning rate of two fully connected networks on MNIST (ReLU and tanh,
 :func:`sweep_fc`), measures a lazy run's λ drift at several widths (:func:`lazy_drift`), trains
 the ReLU net with momentum (:func:`sweep_momentum`, Fig. S8), and
-sweeps a Wide ResNet on CIFAR-10 with LayerNorm and, as the control of Fig. S11, without
+sweeps a Wide ResNet on CIFAR-10 with LayerNorm and, as this book's own control (not the paper's Fig. S11), without
 normalization in the NTK parameterization (:func:`sweep_wrn`), and reads off λ_t and the loss.
 Records whose fields are the names the prose glues (``claims.glue_all(record, ...)``):
 :class:`ProseSettings`, :class:`Lambda0s`, :class:`FCReadout`, :class:`MomentumReadout`,
@@ -375,7 +375,7 @@ def fc_readout(c: FCChecks) -> FCReadout:
 
 
 class WRNSweep(NamedTuple):
-    """A Wide ResNet's learning-rate sweep on CIFAR-10 (Sec. 3.1, Fig. 3d–f; the control: Fig. S11)."""
+    """A Wide ResNet's learning-rate sweep on CIFAR-10 (Sec. 3.1, Fig. 3d–f; the control: the same net without normalization)."""
 
     params: Any  # the initialization
     lam0: float
@@ -390,7 +390,7 @@ def sweep_wrn(cfg: DeepCurvature, cifar: data.Dataset, plain: bool = False) -> W
     """λ0 of ``models.wide_resnet`` on ``cifar`` (pooled to ``cfg.wrn.image_size``) and one sweep
     long enough for the smallest η to reach the measuring time (rounded up to a multiple of
     ``eig_every``, so that λ is measured at the final parameters); λ at every step up to
-    ``cfg.wrn.early`` to catch a rise. ``plain``: the control of Fig. S11, the same network
+    ``cfg.wrn.early`` to catch a rise. ``plain``: the book's control, the same network
     without normalization in the NTK parameterization, at ``wrn.plain_eta_over_crit`` ×
     its own η_crit and ``wrn.plain_measure_c``. On CPU the sweep steps from a Python loop
     (XLA:CPU runs convolutions inside ``lax.scan`` 10–20× slower)."""
@@ -447,7 +447,7 @@ def wrn_settings(cfg: DeepCurvature, wrn: WRNSweep) -> WRNSettings:
 
 
 class WRNChecks(NamedTuple):
-    """Per-run outcomes of a WRN sweep (Sec. 3.1, Fig. 3d–f, S11)."""
+    """Per-run outcomes of a WRN sweep (Sec. 3.1, Fig. 3d–f)."""
 
     ok: np.ndarray  # (n,) trainable
     lazy_dev: np.ndarray  # lazy runs: max |λ_t/λ0 − 1| up to the measuring time
@@ -542,7 +542,7 @@ def wrn_readout(cfg: DeepCurvature, wrn: WRNSweep, c: WRNChecks) -> WRNReadout:
 
 
 class PlainReadout(NamedTuple):
-    """What the prose reads off the control WRN without normalization (NTK parameterization, Fig. S11)."""
+    """What the prose reads off the control WRN without normalization (NTK parameterization; the book's own control)."""
 
     plain_lam0: float
     plain_eta_crit: float
@@ -663,7 +663,7 @@ def claims(cfg: DeepCurvature, fc: FCChecks, wrn: WRNChecks, plain: WRNChecks,
 
 def _claims_of(cfg: DeepCurvature, fc: FCChecks, wrn: WRNChecks, plain: WRNChecks,
                mom: MomentumChecks) -> list[_claims.Claim]:
-    """The chapter's claims (Sec. 3.1, Fig. 3, S8, S10, S11, App. C.2, C.4) from the sweeps' outcomes;
+    """The chapter's claims (Sec. 3.1, Fig. 3, S8, S10, App. C.2, C.4) from the sweeps' outcomes;
     ``plain``: :func:`wrn_checks` of the control WRN without normalization; ``mom``: :func:`momentum_checks`."""
     wcfg = cfg.wrn
     lo, hi = 2 * wcfg.catapult_range[0], 2 * wcfg.catapult_range[1]
@@ -750,12 +750,13 @@ def _claims_of(cfg: DeepCurvature, fc: FCChecks, wrn: WRNChecks, plain: WRNCheck
         _claims.at_least(
             "plain_wrn_loss_rises",
             f"WRN without normalization (NTK param.), {lo:g} ≤ ηλ0 ≤ {hi:g}: the loss peaks above its initial value",
-            "Fig. S11", bound=1.0, measured=float(plain.cat_rise.min()) if plain.cat_rise.size else np.nan,
+            "Sec. 3.1; the book's own control (not Fig. S11)", bound=1.0,
+            measured=float(plain.cat_rise.min()) if plain.cat_rise.size else np.nan,
         ),
         _claims.fraction(
             "plain_wrn_catapult_lambda_below_2_over_eta",
             f"WRN without normalization (NTK param.), {lo:g} ≤ ηλ0 ≤ {hi:g}: λ at t·η = "
             f"{wcfg.plain_measure_c:g}/λ0 is below 2/η, with no weight-norm growth to explain it",
-            "Fig. S11, Sec. 3.1", passed=plain.cat_ratio < 1.0,
+            "Sec. 3.1; the book's own control (not Fig. S11)", passed=plain.cat_ratio < 1.0,
         ),
     ]

@@ -1,4 +1,4 @@
-"""Chapter 5, the best learning rates lie in the catapult phase (Sec. 3.2 of the paper; Figs. 4, 5,
+"""Chapter 5, do the best learning rates lie in the catapult phase? (Sec. 3.2 of the paper; Figs. 4, 5,
 S3, S6, S7): what its cells measure and the claims it checks.
 
 Every model is trained at multiples of each seed's η_crit = 2/λ0 under both protocols of
@@ -323,6 +323,7 @@ class CNNReadout(NamedTuple):
     cnn_phys_band: str  # protocol (b)
     cnn_collapse_rel: float  # the first η/η_crit above η_max, where collapse is tested
     cnn_first_div: str  # the smallest η/η_crit at which a seed diverged, or "none"
+    match_margin: float  # protocol (b)'s non-inferiority margin, in test accuracy
 
 
 def cnn_readout(cfg: Generalization, lam0: np.ndarray, rel: np.ndarray, run: protocols.Comparison,
@@ -336,7 +337,7 @@ def cnn_readout(cfg: Generalization, lam0: np.ndarray, rel: np.ndarray, run: pro
         cnn_fixed_best=s.fixed.rel, cnn_fixed_acc=f"{s.fixed.mean:.3f} ± {s.fixed.spread:.3f}",
         cnn_phys_best=s.phys.rel, cnn_phys_acc=f"{s.phys.mean:.3f} ± {s.phys.spread:.3f}",
         cnn_band=s.fixed_band.text(), cnn_phys_band=s.phys_band.text(), cnn_collapse_rel=s.collapse_rel,
-        cnn_first_div=f"{div.min():g}" if div.size else "none",
+        cnn_first_div=f"{div.min():g}" if div.size else "none", match_margin=cfg.match_margin,
     )
 
 
@@ -414,10 +415,14 @@ def claims(cfg: Generalization, fc: Summary, dead: DeadUnits, cifar: Mapping[str
             control="the lazy band in the same runs",
         ),
         _claims.se_claim(
-            "fig5_cnn_physical_time_band_beats_lazy",
-            f"CNN, protocol (b) (equal physical time, then a small final rate): {band}",
-            "Sec. 3.2, Fig. 5b", z=cnn.phys_band.z, n=_seeds(cnn.phys_band),
-            control="the lazy band in the same runs",
+            "fig5_cnn_physical_time_band_matches_lazy",
+            f"CNN, protocol (b) (equal physical time, then a small final rate): mean test accuracy over η ∈ (1, {hi:g}] "
+            f"η_crit minus over η < η_crit, plus a margin of {cfg.match_margin:g}, in standard errors over seeds "
+            "(non-inferiority: the paper finds accuracy flat up to η_max here)",
+            "Sec. 3.2 (\"either matches or exceeds\"), Fig. 5b",
+            z=(cnn.phys_band.diff + cfg.match_margin) / cnn.phys_band.err if cnn.phys_band.err > 0 else float("nan"),
+            n=_seeds(cnn.phys_band),
+            control=f"the lazy band in the same runs, lowered by {cfg.match_margin:g}",
         ),
         _claims.fraction(
             "fig5_collapse_beyond_max_rate",
