@@ -30,7 +30,7 @@ __all__ = [
     "LAZY_MAX_C",
 ]
 
-#: λ0 of the ReLU model at infinite width, x = 1: three terms of 1/4 (see :mod:`catapult.relu_toy`).
+#: E[λ0] of the ReLU model, x = 1, at every width: three terms of 1/4 by the sign symmetry of the weights (see :mod:`catapult.relu_toy`).
 LAM0_INF = 0.75
 #: Runs with η·λ0 up to this are the lazy phase (one step removes the error at η·λ0 = 1).
 LAZY_MAX_C = 1.0
@@ -84,7 +84,7 @@ class S7Record(NamedTuple):
     s7_width: int  # hidden width n
     s7_seeds: int  # initializations trained
     s7_lam0_draws: int  # initializations whose λ0 is averaged
-    s7_lam0: float  # mean λ0 (ReLU), predicted LAM0_INF at infinite width
+    s7_lam0: float  # mean λ0 (ReLU), predicted LAM0_INF (its expectation at every width)
     s7_lam0_linear: float  # mean λ0 of the linear control (3 at infinite width)
     s7_lazy_ratio: float  # min over η·λ0 ≤ LAZY_MAX_C of the median λ_100/λ0
     s7_catapult_ratio: float  # max over 2 < c < 4 of the median λ_100/λ0
@@ -178,7 +178,7 @@ def claims(rec: S7Record, cfg: S7Settings) -> list[_claims.Claim]:
     """The section's claims (App. C.1, Fig. S7), each with an outcome that would fail it."""
     return [
         _claims.within_relative(
-            "s7_lam0", f"ReLU model, x = 1: λ0 = ‖∂f/∂θ‖² → 3/4 at infinite width (mean of {cfg.lam0_draws} draws)",
+            "s7_lam0", f"ReLU model, x = 1: the mean of λ0 = ‖∂f/∂θ‖² over {cfg.lam0_draws} draws is 3/4 (its expectation at every width)",
             "App. C.1 (derived)", predicted=LAM0_INF, measured=rec.s7_lam0, rtol=cfg.lam0_rtol,
         ),
         _claims.at_least(
