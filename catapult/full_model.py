@@ -430,7 +430,7 @@ def first_divergent(sweep: Sweep) -> np.ndarray:
 
 
 def divergence_threshold(key: jax.Array, data: Data, widths, seeds: int, steps: int,
-                         c_range: tuple[float, float] = (4.0, 5.0), rounds: int = 8) -> np.ndarray:
+                         c_range: tuple[float, float] = (3.0, 5.0), rounds: int = 8) -> np.ndarray:
     """η·λ0 at which GD starts to diverge, per (width, seed), by bisection in ``c_range``: (W, S).
 
     Each round runs every (width, seed) once at the midpoint of its bracket (one compiled

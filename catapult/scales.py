@@ -314,7 +314,8 @@ class FullModel(Settings):
     threshold_widths: tuple[float, ...]  # widths
     threshold_seeds: int  # initializations per width
     threshold_steps: int = 100  # steps per run (divergent runs blow up within ~20)
-    threshold_rounds: int = 7  # bisection rounds in [4, 5]
+    threshold_range: tuple[float, float] = (3.0, 5.0)  # the bisection's bracket in η·λ0: both sides of 4
+    threshold_rounds: int = 8  # bisection rounds in it (resolution (5 − 3)/2^8 ≈ 0.008)
     eta_max_tol: float = 0.1  # median threshold at the largest width within this of 4
     # λ0 of a ReLU network (NTK parameterization): finite width against the infinite-width NTK.
     relu_depth: int = 2  # hidden layers

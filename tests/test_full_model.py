@@ -125,7 +125,7 @@ def test_final_top_eigenvalue_at_large_width_follows_the_prediction():
 
 def test_divergence_threshold_brackets_four_at_large_width():
     data = fm.make_data(jax.random.PRNGKey(0), M, D)
-    t = fm.divergence_threshold(jax.random.PRNGKey(2), data, [1e8], 8, 100, rounds=6)
+    t = fm.divergence_threshold(jax.random.PRNGKey(2), data, [1e8], 8, 100, rounds=7)  # bracket [3, 5]: both sides of 4
     assert t.shape == (1, 8) and ((t >= 4.0) & (t <= 5.0)).all() and np.median(t) < 4.1
     with pytest.raises(ValueError, match="c_range"):
         fm.divergence_threshold(jax.random.PRNGKey(2), data, [1e8], 2, 10, c_range=(5.0, 4.0))

@@ -298,7 +298,7 @@ def claims(cfg: FullModel, exact: EquationsExact, align: Alignment, final: Final
         _claims.within(
             "eta_max",
             f"Divergence sets in at η·λ0 = 4: median over {cfg.threshold_seeds} seeds of the threshold at width "
-            f"{max(cfg.threshold_widths):.0e}",
+            f"{max(cfg.threshold_widths):.0e} (bisection in [{cfg.threshold_range[0]:g}, {cfg.threshold_range[1]:g}])",
             "Sec. 2.2, App. D.1", predicted=4.0, measured=div.eta_max_median, tolerance=cfg.eta_max_tol,
         ),
         _claims.at_most(

@@ -294,12 +294,6 @@ def claims(
             "Sec. 4.1", bound=cfg.exact_bound, measured=check.check_dev, predicted="exact (0)",
         ),
         _claims.fraction(
-            "lin0_diverges_above_crit",
-            "The linearization at initialization diverges exactly for η > 2/λ0 on the grid (fraction of learning "
-            "rates where it diverges iff η·λ0 > 2)",
-            "Sec. 4.1, Fig. 6", passed=out.lin0_diverges_iff_above_crit,
-        ),
-        _claims.fraction(
             "network_trains_in_catapult",
             "The network trains where the step-0 linearization diverges: 2 < η·λ0 < 4 gives no divergence and "
             f"training accuracy ≥ {TRAINS}",
