@@ -117,13 +117,19 @@ GOOD = ch.S7Record(
     s7_dead2_beyond=0.7, s7_trivial=1.0, s7_trivial_f=0.0, s7_relu_diverged=0.0, s7_linear_trivial=0.0,
 )
 
+GOOD_TH = ch.S7Thresholds(relu=np.array([6.0, 7.0, 8.0, 9.0, 6.0, 7.0, 7.0, 8.0] * 4),
+                          linear=np.array([4.1, 4.3, 4.3, 4.5, 4.1, 4.3, 4.7, 4.3] * 4))
+
 # each claim, and a value of its measured field pushed past its bound (the failing outcome named)
 PUSHED = {
     "s7_lam0": {"s7_lam0": 3.0},  # the linear model's λ0 (or a missing 1/√n factor)
     "s7_lazy": {"s7_lazy_ratio": 0.5},  # the kernel collapsing below η_crit
     "s7_catapult": {"s7_catapult_ok": 0.5},  # catapult runs diverging or ending with ηλ ≥ 2
-    "s7_linear_eta_max": {"s7_cmax_linear": 6.0},  # a linear net training beyond 4/λ0
-    "s7_relu_beyond_4": {"s7_cmax": 4.5},  # ReLU stopping where the linear net does
+    # a linear net training on like ReLU, or one never training (largest trainable 0)
+    "s7_linear_eta_max": {"th": GOOD_TH._replace(linear=np.r_[6.0, GOOD_TH.linear[1:]])},
+    "s7_linear_eta_max ": {"th": GOOD_TH._replace(linear=np.r_[0.0, GOOD_TH.linear[1:]])},
+    # ReLU stopping where the linear net does (or above it at one seed only)
+    "s7_relu_beyond_4": {"th": GOOD_TH._replace(relu=GOOD_TH.linear + np.r_[3.0, np.zeros(31)])},
     "s7_units_die": {"s7_dead_rise": 0.05},  # no units dying
     "s7_trivial": {"s7_trivial": 0.5},  # failed runs that do not end at f = 0
     "s7_no_divergence": {"s7_relu_diverged": 0.01},  # one ReLU run diverging
@@ -132,17 +138,28 @@ PUSHED = {
 
 def test_claims_hold_on_good_record():
     cfg = ch.S7_SCALES["ci"]
-    got = ch.claims(GOOD, cfg)
+    got = ch.claims(GOOD, cfg, GOOD_TH)
     assert all(c.holds for c in got)
-    assert sorted(c.id for c in got) == sorted(PUSHED)
+    assert sorted(c.id for c in got) == sorted({k.strip() for k in PUSHED})
+    beyond = {c.id: c for c in got}["s7_relu_beyond_4"]
+    assert beyond.n == 32 and beyond.chance < 1e-3 and beyond.control
 
 
-@pytest.mark.parametrize("claim_id", sorted(PUSHED))
-def test_each_claim_fails_alone(claim_id):
+@pytest.mark.parametrize("case", sorted(PUSHED))
+def test_each_claim_fails_alone(case):
     cfg = ch.S7_SCALES["ci"]
-    got = {c.id: c.holds for c in ch.claims(GOOD._replace(**PUSHED[claim_id]), cfg)}
-    assert not got[claim_id]
-    assert all(v for k, v in got.items() if k != claim_id)
+    change = dict(PUSHED[case])
+    th = change.pop("th", GOOD_TH)
+    got = {c.id: c.holds for c in ch.claims(GOOD._replace(**change), cfg, th)}
+    assert not got[case.strip()]
+    assert all(v for k, v in got.items() if k != case.strip())
+
+
+def test_thresholds_per_seed(small_sweeps):
+    _, (relu, lin) = small_sweeps
+    th = ch.thresholds(relu, lin)
+    assert th.relu.shape == th.linear.shape == (relu.outcome.shape[0],)
+    np.testing.assert_array_equal(th.linear, rt.largest_trainable(lin.cs, lin.outcome))
 
 
 def test_measure_on_small_sweeps(small_sweeps):
