@@ -226,13 +226,14 @@ def t_claim(id: str, statement: str, source: str, *, values: Any, bound: float =
 
 
 def se_claim(id: str, statement: str, source: str, *, z: float, n: int | None, control: str, alpha: float = 0.01,
-             bound: float = 2.0, predicted: Any = None) -> Claim:
+             bound: float = 2.0, predicted: Any = None, mean: float | None = None, se: float | None = None) -> Claim:
     """A difference over ``n`` independent seeds, given as ``z``, its mean over its standard
     error (the one-sample t statistic), that is positive by a one-sided t test at p ≤ ``alpha``
     (``z`` ≥ t_(1−alpha) with n − 1 degrees of freedom: 2.72 at n = 12, 3.00 at n = 8). The
     record gives the test, ``chance``, the chance that a rebuild with other seeds fails the same
     test (:func:`catapult.stats.rebuild_failure`), and says the measurement contradicts the
-    prediction where the opposite one-sided test is significant at ``alpha``. Without ``n``
+    prediction where the opposite one-sided test is significant at ``alpha``. ``mean`` and ``se``, the
+    difference and its standard error over seeds, are shown in the test where given. Without ``n``
     (records built by hand in tests) it is :func:`at_least` ``bound`` standard errors."""
     from scipy import stats as sps
 
@@ -251,7 +252,8 @@ def se_claim(id: str, statement: str, source: str, *, z: float, n: int | None, c
                      control=control, test=f"no t test: n = {n}, t = {z:g}")
     crit = float(sps.t.ppf(1 - alpha, n - 1))
     p = float(sps.t.sf(z, n - 1))
-    test = f"one-sided t over n = {n} seeds: t = {z:.2f}, p = {p:.2g}"
+    spread = f"mean {_fmt(mean)} ± {_fmt(se)} (SE), " if mean is not None and se is not None else ""
+    test = f"one-sided t over n = {n} seeds: {spread}t = {z:.2f}, p = {p:.2g}"
     contradicts = float(sps.t.cdf(z, n - 1)) <= alpha  # the opposite side, at the same level
     return Claim(id, statement, source, predicted, z, f"t ≥ {crit:.2f} (p ≤ {alpha:g}, n = {n})", z >= crit, n=n,
                  chance=stats.rebuild_failure(z, n, alpha), control=control, test=test, contradicts=contradicts)

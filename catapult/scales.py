@@ -487,10 +487,9 @@ _CURVATURE = _at_scales(
                          eta_over_crit=(0.5, 1.5, 2.5, 4.0, 16.0), catapult_range=(1.5, 4.0),
                          examples=(0.5, 1.5, 4.0), rise_from=2.5, plain_eta_over_crit=(0.5, 1.5, 4.0, 8.0),
                          plain_measure_c=16.0),
-        # the control WRN without normalization at widening 1 is far from lazy (λ halves in one step even at
-        # 0.5 η_crit) and its loss does not rise: the catapult needs a wider net than CPU allows (see the page);
-        # the LayerNorm WRN-10-1 is narrow too: its lazy λ_t drifted 14% and a spike lasted 33 steps at seed 1,
-        # and at seed 2 λ at 40/λ0 was below 2/η in only 1 of 3 catapult runs
+        # the control WRN without normalization and the LayerNorm WRN-10-1 are narrow: whether their λ
+        # stays put, falls below 2/η by the measuring time or spikes briefly changes from seed to seed
+        # (the page shows each), so those claims are measured, not claimed, at this scale
         not_claimed=("wrn_lazy_lambda_constant", "wrn_catapult_lambda_below_2_over_eta", "wrn_spike_short",
                      "plain_wrn_loss_rises", "plain_wrn_catapult_lambda_below_2_over_eta"),
     ),
@@ -581,26 +580,19 @@ class Generalization(Settings):
 
 _GENERALIZATION = _at_scales(
     Generalization,
-    # smoke: two seeds and 60 SGD steps resolve none of the band comparisons (a standard error from
-    # two seeds is no error bar), the FC net's survivors refit beyond η_max, and the CNN's collapse at
-    # 11 η_crit fails at ci (below): those are measured, not claimed.
+    # What smoke and ci claim follows the book's pilot rule (book/working-on-the-book.md, "How a
+    # prediction becomes a claim"): a prediction is claimed where two pilot builds at other seeds put
+    # its chance to fail at another seed at or below 0.1 %. With 2 seeds (smoke) no t test can; the
+    # pilots' values at ci are in the CHANGELOG, and the page shows every prediction's value and status.
     smoke=dict(seeds=2, fc_seeds=2, fc_width=64, mnist_size=14, fc_steps=300, fc_eval_every=25, fit_target=0.8, cifar_train=512,
                image_size=16, batch_size=64, models=("cnn",), cnn=GeneralizationCNN(channels=4, dense=16, kernel=3),
                steps=60, final_steps=20, final_rel=0.3, eval_every=10,
                not_claimed=("fig4_catapult_band_beats_lazy", "fig4_collapse_beyond_max_rate",
                             "dead_units_beyond_max_rate", "fig5_cnn_fixed_step_band_beats_lazy",
                             "fig5_cnn_physical_time_band_matches_lazy", "fig5_collapse_beyond_max_rate")),
-    # ci: the FC net on 14x14 MNIST, width 128, stopped at training accuracy 1 or 1500 steps, compared at
-    # training accuracy 0.9 (every run of the bands gets there; 1 is not reached by most within the CPU budget).
-    # Its survivors refit beyond η_max: at 8 η_crit 69 % of the units are dead, yet the test accuracy is 0.80
-    # (seed 0), so its collapse is measured, not claimed. The CNN (3 seeds, 800 steps of 1024 images) does not
-    # show the paper's catapult advantage: at seed 0 its band difference is -0.011 ± 0.029 under protocol (a) and
-    # -0.065 ± 0.010 under (b) (the lazy band better); both are shown on the page, not claimed. Its collapse
-    # at 11 η_crit, the first rate above 12/λ0, held at seeds 0 and 1 but not at seed 2 (2 of 3 runs): the
-    # CNN's own η_max is not resolved by this grid, so that claim is measured, not claimed. Fig. 4's band
-    # comparison (3 seeds) is shown, not claimed, by the rule chapter 6 follows (claimed only where two pilot
-    # builds at other seeds, --seed 100 and --seed 200 under XLA_FLAGS=--xla_cpu_max_isa=SSE4_2, put its chance
-    # to fail at another seed at or below 0.1 %): the first pilot failed it outright (CHANGELOG).
+    # ci: the FC net on 14x14 MNIST, width 128, stopped at training accuracy 1 or 1500 steps and
+    # compared at training accuracy 0.9 (1 is out of reach for most runs within the CPU budget); it is
+    # cheap, so it has 12 seeds, the CNN 3.
     ci=dict(seeds=3, fc_seeds=12, fc_width=128, mnist_size=14, fc_steps=1500, fc_eval_every=50, fit_target=0.9, cifar_train=1024,
             image_size=16, batch_size=64, models=("cnn",), cnn=GeneralizationCNN(channels=8, dense=32, kernel=3),
             steps=800, final_steps=200, final_rel=0.3, eval_every=80,
@@ -726,14 +718,8 @@ _LARGE_LRS = _at_scales(
     smoke=dict(
         plrs=(3e-4, 3e-3, 5e-3, 7e-3, 8.5e-3, 1e-2, 1.2e-2, 1.5e-2, 2e-2, 2.5e-2, 3e-2, 0.1, 0.3),
         seeds=3,
-        # The seed barrier's 2B − 2A difference is not resolved by 3 seeds: at seed 0 it
-        # measured 1.2 to 3.0 standard errors across jax versions (float rounding alone),
-        # 2.05 to 4.7 with 16 instead of 4 fine-tuning seeds; at ci, 3.0 to 3.8. It is shown,
-        # and claimed at ci and paper only. FLR-invariance in 2A and CIFAR-10's regime-2 margin: as at
-        # ci (below), with fewer seeds. The other 2A-vs-rest differences need ci's 4 seeds and longer
-        # runs: at smoke --seed 1 (standard errors over 3 seeds) best_finetuned_in_2A measured 0.1,
-        # flr_barrier_2A_below_2B 0.3, features_sparser_in_2A 1.7, features_not_sparse_in_2B -0.1 and
-        # checkpoint_barrier_2A_below_2B 2.8 (marginal); at ci --seed 1: 2.7, 4.9, 3.6, 2.9 and 4.7.
+        # 3 seeds: no difference over seeds reaches a chance of 0.1 % (a t test with 2 degrees of
+        # freedom needs t of about 55 for it), so smoke claims none.
         not_claimed=("regime_2_stationary", "best_finetuned_in_2A", "best_finetuned_2A_beats_regime_1",
                      "same_quality_every_flr_in_2A",
                      "flr_above_plr_helps", "flr_barrier_2A_below_2B", "seed_barrier_2A_below_2B",
@@ -745,13 +731,9 @@ _LARGE_LRS = _at_scales(
     ci=dict(
         plrs=(3e-4, 1e-3, 3e-3, 5e-3, 7e-3, 8.5e-3, 1e-2, 1.2e-2, 1.5e-2, 2e-2, 2.5e-2, 3e-2, 4e-2, 6e-2, 0.1, 0.3),
         seeds=12, pt_steps=20_000, gap_steps=2000, ft_steps=10_000,
-        # What ci claims was fixed from two pilot builds at seeds the published build does not use, on
-        # two CPUs' rounding (--seed 100 on an Intel Xeon; --seed 200 with XLA_FLAGS=
-        # --xla_cpu_max_isa=SSE4_2): a difference over seeds is claimed only where its chance to fail
-        # at another seed (claims.se_claim) was at most 0.1 % in both. The pilots' values are in the
-        # CHANGELOG; the page shows every prediction's chance in its own build. FLR-invariance in 2A
-        # and CIFAR-10's regime-2 margin carry no such estimate (an absolute bound; 2 seeds) and stay
-        # shown only.
+        # What ci claims follows the pilot rule (book/working-on-the-book.md); the pilots' values are in
+        # the CHANGELOG. FLR-invariance in 2A is an absolute bound without a chance estimate, and
+        # CIFAR-10's margin rests on 2 seeds: both stay shown only.
         not_claimed=("best_finetuned_in_2A", "best_finetuned_2A_beats_regime_1", "same_quality_every_flr_in_2A",
                      "flr_above_plr_helps",
                      "flr_barrier_2A_below_2B", "seed_barrier_2A_below_2B", "checkpoint_barrier_2A_below_2B",

@@ -170,6 +170,8 @@ def test_se_claim_states_its_p_and_its_chance_from_the_seeds():
     strong = claims.se_claim("z", "Z", "src", z=20.0, n=16, control="the lazy band")
     assert strong.holds and strong.chance < claims.CLAIM_CHANCE
     assert not claims.se_claim("z", "Z", "src", z=2.9, n=8, control="c").holds  # t_0.99 with 7 df is 3.00
+    shown = claims.se_claim("z", "Z", "src", z=5.0, n=8, control="c", mean=0.05, se=0.01)
+    assert "mean 0.05 ± 0.01 (SE)" in shown.test and "t = 5.00" in shown.test
     nan = claims.se_claim("z", "Z", "src", z=float("nan"), n=8, control="c")
     assert not nan.holds and nan.chance == 1.0
     hand = claims.se_claim("z", "Z", "src", z=3.0, n=None, control="c")  # a record built by hand: no chance

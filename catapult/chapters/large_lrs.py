@@ -1060,7 +1060,7 @@ def claims(st: Stationarity, tuned: FineTuning, geo: Geometry, sw: Swa, feats: F
     shows why, and the page shows them as measurements."""
 
     def se(id: str, statement: str, source: str, d: SeedDiff, control: str) -> _claims.Claim:
-        return _claims.se_claim(id, statement, source, z=d.z, n=d.n, control=control)
+        return _claims.se_claim(id, statement, source, z=d.z, n=d.n, control=control, mean=d.mean, se=d.se)
 
     return [
         _claims.t_claim(
