@@ -126,8 +126,8 @@ PUSHED = {
     "s7_lazy": {"s7_lazy_ratio": 0.5},  # the kernel collapsing below η_crit
     "s7_catapult": {"s7_catapult_ok": 0.5},  # catapult runs diverging or ending with ηλ ≥ 2
     # a linear net training on like ReLU, or one never training (largest trainable 0)
-    "s7_linear_eta_max": {"th": GOOD_TH._replace(linear=np.r_[6.0, GOOD_TH.linear[1:]])},
-    "s7_linear_eta_max ": {"th": GOOD_TH._replace(linear=np.r_[0.0, GOOD_TH.linear[1:]])},
+    "s7_linear_eta_max": {"th": GOOD_TH._replace(linear=GOOD_TH.linear + 2.0)},
+    "s7_linear_eta_max ": {"th": GOOD_TH._replace(linear=np.zeros(32))},
     # ReLU stopping where the linear net does (or above it at one seed only)
     "s7_relu_beyond_4": {"th": GOOD_TH._replace(relu=GOOD_TH.linear + np.r_[3.0, np.zeros(31)])},
     "s7_units_die": {"s7_dead_rise": 0.05},  # no units dying

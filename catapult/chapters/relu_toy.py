@@ -52,7 +52,7 @@ class S7Settings:
     lam0_rtol: float = 0.1  # mean λ0 within this of LAM0_INF
     lazy_min_ratio: float = 0.8  # lazy runs keep λ_100/λ0 at least this (median over seeds)
     catapult_required: float = 0.9  # fraction of 2 < η·λ0 < 4 runs that must train with ηλ_100 < 2
-    linear_window: tuple[float, float] = (3.0, 5.0)  # every seed's linear η_max·λ0 in this window around 4
+    linear_tol: float = 1.0  # the linear control's η_max·λ0 lies within this of 4 (mean distance over seeds)
     beyond_bound: float = 5.0  # the linear runs from this η·λ0 on are counted as diverged or not (prose)
     die_bound: float = 0.2  # dead first-layer fraction rises by at least this beyond 4/λ0
     trivial_required: float = 0.9  # fraction of runs beyond their seed's η_max that must end at f = 0
@@ -62,7 +62,7 @@ class S7Settings:
 _CS_CI = (1.0, 1.5, 2.5, 3.0, 3.5, 3.9, 4.1, 4.3, 4.5, 4.7, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 14.0, 16.0, 20.0)
 #: The settings per scale: smoke and ci run in seconds on a CPU; paper is a wider model.
 S7_SCALES: dict[str, S7Settings] = {
-    "smoke": S7Settings(width=128, seeds=8, cs=(1.0, 1.5, 2.5, 3.0, 3.5, 3.9, 4.2, 4.5, 5.0, 6.0, 8.0, 12.0, 16.0),
+    "smoke": S7Settings(width=128, seeds=32, cs=(1.0, 1.5, 2.5, 3.0, 3.5, 3.9, 4.2, 4.5, 5.0, 6.0, 8.0, 12.0, 16.0),
                         steps=120),
     "ci": S7Settings(width=128, seeds=32, cs=_CS_CI, steps=120),
     "paper": S7Settings(width=1024, seeds=32, cs=_CS_CI, steps=120),
@@ -191,7 +191,6 @@ def measure(cfg: S7Settings, relu: relu_toy.Sweep, linear: relu_toy.Sweep) -> S7
 def claims(rec: S7Record, cfg: S7Settings, th: S7Thresholds) -> list[_claims.Claim]:
     """The section's claims (App. C.1, Fig. S7), each with an outcome that would fail it; ``th``:
     :func:`thresholds` of the two sweeps."""
-    lo, hi = cfg.linear_window
     return [
         _claims.within_relative(
             "s7_lam0", f"ReLU model, x = 1: the mean of λ0 = ‖∂f/∂θ‖² over {cfg.lam0_draws} draws is 3/4 (its expectation at every width)",
@@ -207,12 +206,13 @@ def claims(rec: S7Record, cfg: S7Settings, th: S7Thresholds) -> list[_claims.Cla
             f"{cfg.time:g} (fraction of runs)", _SOURCE, bound=cfg.catapult_required,
             measured=rec.s7_catapult_ok, predicted="all",
         ),
-        _claims.fraction(
+        _claims.t_claim(
             "s7_linear_eta_max", "Linear control (same model and weights, σ = identity) stops training near "
-            f"4/λ0: every seed's largest trainable η·λ0 lies in [{lo:g}, {hi:g}] (a control that never trains, "
-            "or trains on like ReLU, fails)", "Sec. 2.1 (η_max = 4/λ0; this model has two layers and y = 1)",
-            passed=(th.linear >= lo) & (th.linear <= hi),
-            control="the ReLU model from the same weights, which trains beyond the window",
+            f"4/λ0: |largest trainable η·λ0 − 4| per seed, below {cfg.linear_tol:g} on average (a control that "
+            "never trains, or trains on like ReLU, fails)", "Sec. 2.1 (η_max = 4/λ0; this model has two layers "
+            "and y = 1)", values=np.abs(th.linear - 4.0), bound=cfg.linear_tol, side="less",
+            predicted=f"< {cfg.linear_tol:g}",
+            control="the ReLU model from the same weights, which trains beyond it",
         ),
         _claims.t_claim(
             "s7_relu_beyond_4", "ReLU trains beyond where its linear control stops: each seed's largest trainable "
