@@ -22,6 +22,8 @@ __all__ = [
     "S7_SCALES",
     "s7_settings",
     "S7Record",
+    "S7Thresholds",
+    "thresholds",
     "run_sweeps",
     "median_over_seeds",
     "measure",
