@@ -246,7 +246,7 @@ def se_claim(id: str, statement: str, source: str, *, z: float, n: int | None, c
         return dataclasses.replace(c, tolerance=f"≥ {bound:g} SE")
     n = int(n)
     z = float(z)
-    predicted = "> 0 at p ≤ " + f"{alpha:g}" if predicted is None else predicted
+    predicted = f"> 0 at p ≤ {alpha:g}" if predicted is None else predicted
     if n < 2 or not math.isfinite(z):
         return Claim(id, statement, source, predicted, z, f"t test at p ≤ {alpha:g}", False, n=n, chance=1.0,
                      control=control, test=f"no t test: n = {n}, t = {z:g}")
