@@ -82,3 +82,14 @@ def test_a_prediction_the_scale_does_not_claim_is_named_and_never_fails_the_summ
     assert summarize(tmp_path / "b", tmp_path / "out", "01_a").returncode == 0
     (chapter,) = json.loads((tmp_path / "out" / "summary.json").read_text())["chapters"]
     assert chapter["all_hold"] and chapter["claims"] == 1 and chapter["not_claimed"] == ["shown"]
+
+
+def test_a_chapter_that_claims_nothing_at_its_scale_passes_but_one_without_claims_file_does_not(tmp_path):
+    fake_build(tmp_path / "b", "05_a", [True], 0)
+    path = tmp_path / "b" / "claims" / "05_a.json"
+    path.write_text(json.dumps([{"id": "shown", "holds": False, "claimed": False}]))
+    assert summarize(tmp_path / "b", tmp_path / "out", "05_a").returncode == 0
+    (chapter,) = json.loads((tmp_path / "out" / "summary.json").read_text())["chapters"]
+    assert chapter["all_hold"] and chapter["claims"] == 0 and chapter["not_claimed"] == ["shown"]
+    path.unlink()  # the chapter stopped before its claims cell
+    assert summarize(tmp_path / "b", tmp_path / "out", "05_a").returncode == 1
