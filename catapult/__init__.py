@@ -27,6 +27,7 @@ The machinery they share:
 - :mod:`catapult.precision`  float64 on demand
 - :mod:`catapult.gpu_cost`   the GPU measurements the pages cite
 - :mod:`catapult.colab`      what a chapter's first cell runs in Google Colab
+- :mod:`catapult.explorer`   chapter 1's explorer of the warmup model, shown as a cell's output
 
 The build (``python -m catapult build``) is the package ``catapult.book``; no chapter and no
 science module imports it.

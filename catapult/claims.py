@@ -354,12 +354,22 @@ def _mark(c: Claim) -> str:
     return f'<span class="{_MARK_CLASS.get(st, "claim-measured")}">{html.escape(sign + st)}</span>'
 
 
-def table_html(claims: Iterable[Claim]) -> str:
+def _unclaimed_heading(claims: list[Claim], why: str) -> str:
+    k = sum(not c.claimed for c in claims)
+    return (f"Measured but not claimed at this scale ({k}){f': {why}' if why else ''}. "
+            "They never fail the build; each shows its status.")
+
+
+def table_html(claims: Iterable[Claim], why: str = "") -> str:
     """The claims as an HTML table, one row per claim: what is predicted and measured, the test,
-    the chance to fail at another seed, the control and the status (claimed rows first)."""
+    the chance to fail at another seed, the control and the status (claimed rows first). The
+    predictions measured but not claimed follow under a heading row that gives ``why``."""
     claims = sorted(claims, key=lambda c: not c.claimed)
     rows = []
-    for c in claims:
+    for i, c in enumerate(claims):
+        if not c.claimed and (i == 0 or claims[i - 1].claimed):
+            rows.append(f'<tr class="catapult-unclaimed"><th colspan="8">{html.escape(_unclaimed_heading(claims, why))}'
+                        "</th></tr>")
         statement = html.escape(c.statement) + (f"<br><small>control: {html.escape(c.control)}</small>" if c.control else "")
         measured = html.escape(_fmt(c.measured)) + (f"<br><small>{html.escape(c.test)}</small>" if c.test else "")
         cells = [html.escape(c.id), statement, html.escape(c.source), html.escape(_fmt(c.predicted)), measured,
@@ -370,9 +380,12 @@ def table_html(claims: Iterable[Claim]) -> str:
     return f'<table class="catapult-claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def table_text(claims: Iterable[Claim]) -> str:
+def table_text(claims: Iterable[Claim], why: str = "") -> str:
     lines = []
-    for c in sorted(claims, key=lambda c: not c.claimed):
+    claims = sorted(claims, key=lambda c: not c.claimed)
+    for i, c in enumerate(claims):
+        if not c.claimed and (i == 0 or claims[i - 1].claimed):
+            lines.append(_unclaimed_heading(claims, why))
         st = status(c)
         lines.append(
             f"[{st.upper() if st == 'fails' else st}] {c.id}: {c.statement} ({c.source}); "
@@ -404,18 +417,28 @@ class _Text:
         return self.text
 
 
+def _myst_glue():
+    """myst-nb's ``glue``, or None where myst-nb is not installed (Colab, a bare Jupyter)."""
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return None
+    return myst_glue
+
+
+def _glued_rows(texts: Mapping[str, str]) -> str:
+    width = max(map(len, texts), default=0)
+    return "\n".join(f"{name:<{width}} = {text}" for name, text in texts.items())
+
+
 def glue(name: str, value: Any, fmt: str = "{:.3g}") -> None:
     """Glue ``value`` formatted with ``fmt`` under ``name`` for ``{glue:text}`name` `` in the prose.
 
-    Returns nothing, so a cell ending in a glue call shows no output. Without myst-nb
-    (e.g. a bare Colab runtime) it does nothing.
+    Returns nothing, so a cell ending in a glue call shows no output on the site. Without
+    myst-nb (Colab, a bare Jupyter), where the text shows the published build's numbers, it
+    prints ``name = value`` instead: this run's number, beside the one in the text.
     """
-    text = fmt.format(value) if not isinstance(value, str) else value
-    try:
-        from myst_nb import glue as _glue
-    except ImportError:  # pragma: no cover - only without myst-nb
-        return
-    _glue(name, _Text(text), display=False)
+    glue_all({name: value}, fmt)
 
 
 def glue_all(values: Any, fmt: str = "{:.3g}", **formats: str) -> None:
@@ -423,7 +446,8 @@ def glue_all(values: Any, fmt: str = "{:.3g}", **formats: str) -> None:
     name, formatted with ``formats[name]`` if given, else ``fmt`` (strings as they are).
 
     One call replaces a run of :func:`glue` lines: a measurement function returns a record
-    whose field names are the glue names the prose uses.
+    whose field names are the glue names the prose uses. Without myst-nb it prints the
+    ``name = value`` rows (see :func:`glue`).
     """
     if hasattr(values, "_asdict"):
         values = values._asdict()
@@ -434,8 +458,14 @@ def glue_all(values: Any, fmt: str = "{:.3g}", **formats: str) -> None:
     unknown = sorted(set(formats) - set(values))
     if unknown:
         raise ValueError(f"formats for names that are not glued: {unknown}")
-    for name, value in values.items():
-        glue(name, value, formats.get(name, fmt))
+    texts = {name: value if isinstance(value, str) else formats.get(name, fmt).format(value)
+             for name, value in values.items()}
+    myst_glue = _myst_glue()
+    if myst_glue is None:
+        print(_glued_rows(texts), flush=True)
+        return
+    for name, text in texts.items():
+        myst_glue(name, _Text(text), display=False)
 
 
 def report(claims: list[Claim], *, not_claimed: Iterable[str] = (), why: str = "") -> list[Claim]:
@@ -443,7 +473,7 @@ def report(claims: list[Claim], *, not_claimed: Iterable[str] = (), why: str = "
 
     ``not_claimed``: ids of predictions this run measures but does not claim (a scale whose
     sample is too small to resolve them, ``why``; fixed in the scale's settings beforehand);
-    they must exist, are counted in one printed line and shown below the claims in the table and
+    they must exist, are shown below the claims in the table, under a row that gives ``why``, and
     on the results page with their status (:func:`status`), and never fail the build.
     """
     from IPython.display import display
@@ -457,16 +487,11 @@ def report(claims: list[Claim], *, not_claimed: Iterable[str] = (), why: str = "
     unknown = sorted(set(not_claimed) - set(ids))
     if unknown:
         raise ValueError(f"not_claimed names claims this chapter does not have: {unknown}")
-    if not_claimed:
-        k = len(not_claimed)
-        print(f"{k} prediction{'s are' if k != 1 else ' is'} measured but not claimed at this scale"
-              f"{f' ({why})' if why else ''}: the table shows {'them' if k != 1 else 'it'} below the claims, with "
-              "its status.")
     every = [dataclasses.replace(c, claimed=False) if c.id in not_claimed else c for c in claims]
     claimed = [c for c in every if c.claimed]
     n_ok = sum(c.holds for c in claimed)
     glue("claims_summary", f"{n_ok} of {len(claimed)}")
-    bundle = {"text/html": table_html(every), "text/plain": table_text(every)}
+    bundle = {"text/html": table_html(every, why), "text/plain": table_text(every, why)}
     from . import data  # the data sets this chapter read, for the page's provenance
 
     display(bundle, metadata={MIME: [c.to_dict() for c in every], DATA_MIME: data.sources()}, raw=True)

@@ -722,7 +722,7 @@ def compare_with_gd(key: jax.Array, n: int, cs, steps: int, f_cap: float = 1e6) 
 
 
 def explorer_reference(settings, steps: int = 500, tol: float = 1e-6) -> list[dict]:
-    """What the chapter-1 explorer (``_static/warmup-explorer.js``) must show, in float64.
+    """What the chapter-1 explorer (:mod:`catapult.explorer`) must show, in float64.
 
     ``settings`` is a sequence of (c, n, f0) with c = ηλ0; as in the explorer λ0 = 1, so η = c.
     Each run iterates eqs. 6-7 for ``steps`` steps (``simulate``) and is described by plain

@@ -3,10 +3,11 @@
 import json
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from catapult import claims
-from catapult.book import toc_notebooks
+from catapult.book import colab_pages, toc_notebooks
 from catapult.book.execute import execute_chapter
 from catapult.scales import CHAPTERS
 
@@ -41,3 +42,9 @@ def test_chapter_executes_at_smoke_scale_and_its_claims_hold(rel, tmp_path, monk
     executed = json.loads(result.executed.read_text(encoding="utf-8"))
     figures = [o for c in executed["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert figures, "the executed chapter shows no figure"
+    # as Colab shows it: CommonMark and the notebook's own outputs, no MyST (catapult.book.colab_pages)
+    [colab] = colab_pages.write_all(ROOT, tmp_path, [rel])
+    rendered = nbformat.read(str(colab), as_version=4)
+    assert colab_pages.problems(rendered) == []
+    prose = "".join(c.source for c in rendered.cells if c.cell_type == "markdown")
+    assert colab_pages.MARK in prose and "{glue" not in prose

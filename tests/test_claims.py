@@ -93,6 +93,33 @@ def test_glued_text_renders_as_itself(text):
     assert format_plain_text(repr(claims._Text(text)), "") == text
 
 
+@pytest.mark.parametrize("text", ["0.9", "2,790,240", "0.001, 0.003", "'quoted'", "≈ 3"])
+def test_colab_shows_glued_text_as_myst_nb_does(text):
+    """The Colab form of a chapter puts the glued text where myst-nb would (catapult.book.colab_pages)."""
+    from myst_nb.core.variables import format_plain_text
+
+    from catapult.book.colab_pages import plain_glue
+
+    glued = repr(claims._Text(text))
+    assert plain_glue(glued) == format_plain_text(glued, "") == text
+    assert plain_glue("0.12345", ".2f") == format_plain_text("0.12345", ".2f") == "0.12"
+
+
+def test_without_myst_nb_glue_prints_this_runs_values(monkeypatch, capsys):
+    """Colab has no myst-nb: the cells that glue print name = value rows, beside the published numbers."""
+    monkeypatch.setattr(claims, "_myst_glue", lambda: None)
+    claims.glue_all({"lam0": 12.3456, "width": 1024, "name": "SI-MLP"}, width="{:d}")
+    claims.glue("eta", 0.25, "{:.2f}")
+    assert capsys.readouterr().out.splitlines() == ["lam0  = 12.3", "width = 1024", "name  = SI-MLP", "eta = 0.25"]
+
+
+def test_with_myst_nb_glue_records_and_prints_nothing(monkeypatch, capsys):
+    recorded = []
+    monkeypatch.setattr(claims, "_myst_glue", lambda: lambda name, value, display: recorded.append((name, repr(value), display)))
+    claims.glue_all({"a": 1.5, "b": "1, 2"})
+    assert recorded == [("a", "1.5", False), ("b", "'1, 2'", False)] and capsys.readouterr().out == ""
+
+
 def test_a_claim_measured_as_nan_is_written_as_strict_json(tmp_path):
     import json
 
@@ -114,9 +141,12 @@ def test_report_shows_what_a_scale_does_not_claim_with_its_status_and_never_fail
     b = claims.at_least("b", "B", "src", bound=2.0, measured=3.0, predicted="> 2")
     kept = claims.report([a, b], not_claimed=["a"], why="too few seeds")
     assert [c.id for c in kept] == ["b"]
-    out = capsys.readouterr().out
-    assert "1 prediction is measured but not claimed at this scale (too few seeds)" in out
+    assert capsys.readouterr().out == "", "the reason is a row of the table, not a line of monospace text"
     bundle, meta = shown[0]
+    heading = "Measured but not claimed at this scale (1): too few seeds."
+    assert heading in bundle["text/html"] and heading in bundle["text/plain"]
+    html = bundle["text/html"]
+    assert html.index(">b<") < html.index(heading) < html.index(">a<"), "claimed rows, then the heading, then the rest"
     embedded = [claims.Claim.from_dict(d) for d in meta[claims.MIME]]
     assert [(c.id, c.claimed) for c in embedded] == [("a", False), ("b", True)]
     assert claims.failures(embedded) == []  # a measurement that is not claimed does not fail the build

@@ -127,9 +127,15 @@ def test_a_non_github_repository_is_refused(tmp_path):
         colab_cell.cell_source(tmp_path)
 
 
-def test_the_site_opens_colab_at_the_release_the_cell_installs():
+def test_the_site_opens_colab_on_the_branch_of_the_rendered_chapters():
+    from catapult.book.colab_pages import BRANCH
+
     config = yaml.safe_load(site.site_config(ROOT))
     proj = project(ROOT)
-    assert config["repository"]["url"] == proj.repository and config["repository"]["branch"] == f"v{proj.version}"
+    assert config["repository"]["url"] == proj.repository and config["repository"]["branch"] == BRANCH == "colab"
+    workflow = (ROOT / ".github" / "workflows" / "publish.yml").read_text(encoding="utf-8")
+    assert "bash .ci/push-colab site/colab" in workflow and "contents: write" in workflow
+    script = (ROOT / ".ci" / "push-colab").read_text(encoding="utf-8")
+    assert f"\nbranch={BRANCH}  #" in script, "the publish workflow pushes the rendered chapters to the branch Colab opens"
     assert "url" not in (yaml.safe_load((ROOT / "_config.yml").read_text())["repository"] or {}), (
         "the repository's address lives in pyproject.toml only")

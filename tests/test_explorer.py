@@ -1,6 +1,6 @@
-"""The in-page warmup-model explorer of chapter 1 (``_static/warmup-explorer.js``).
+"""The warmup-model explorer of chapter 1 (``catapult.explorer``, its script ``catapult/static/warmup-explorer.js``).
 
-The page iterates eqs. 6-7 in JavaScript (float64, the arithmetic order of
+The cell's output, the same on the site, in Colab and in Jupyter, iterates eqs. 6-7 in JavaScript (float64, the arithmetic order of
 ``catapult.warmup.exact_step``); here the same settings run through ``catapult.warmup`` in
 float64 (``warmup.explorer_reference``), and headless Chromium drives the page's sliders to
 each setting and reads back what the page computed: the trajectories and the numbers it shows.
@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from catapult import explorer as widget
 from catapult import warmup
 from catapult.book import explorer
 from catapult.book.site_check import CHROMIUM_FLAGS, find_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "_static" / "warmup-explorer.js"
+SCRIPT = ROOT / "catapult" / "static" / "warmup-explorer.js"
 CHAPTER = ROOT / "book" / "01_warmup_model.ipynb"
 STEPS = 500
 RTOL = 1e-9
@@ -103,17 +104,16 @@ def dump_dom(browser: str, page: Path, budget_ms: int = 10000) -> str:
     return proc.stdout
 
 
+def output_page(body: str) -> str:
+    """A bare document around a cell's HTML output, as Colab's output frame shows it."""
+    return f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{body}</body></html>"
+
+
 def page_results(browser: str, tmp_path: Path) -> list[dict]:
+    """Drive the chapter cell's output (``catapult.explorer.warmup``) to every setting."""
     page = tmp_path / "explorer.html"
-    page.write_text(
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<script src='{SCRIPT.resolve().as_uri()}'></script></head><body>"
-        '<div class="warmup-explorer" data-c="2.5" data-n="1000" data-f0="1" '
-        f'data-steps="{STEPS}"></div>'
-        + explorer.driver(SETTINGS)
-        + "</body></html>",
-        encoding="utf-8",
-    )
+    page.write_text(output_page(widget.warmup(2.5, 1000, 1.0, STEPS)._repr_html_() + explorer.driver(SETTINGS)),
+                    encoding="utf-8")
     dom = dump_dom(browser, page)
     results = explorer.results_from_dom(dom)
     assert results is not None, f"the driver wrote no results; page:\n{dom[:3000]}"
@@ -178,10 +178,29 @@ def test_page_is_bitwise_the_same_arithmetic(page):
 # ------------------------------------------------------------------ the chapter and the built page
 
 
-def test_chapter_has_one_explorer_container():
+def test_chapter_shows_the_explorer_from_one_visible_cell():
+    """The explorer is a cell's output, not markup: Colab shows no script a markdown cell carries."""
     nb = json.loads(CHAPTER.read_text(encoding="utf-8"))
-    cells = [c for c in nb["cells"] if 'class="warmup-explorer"' in "".join(c["source"])]
-    assert len(cells) == 1 and cells[0]["cell_type"] == "markdown"
+    cells = [c for c in nb["cells"] if "explorer.warmup(" in "".join(c["source"])]
+    assert len(cells) == 1 and cells[0]["cell_type"] == "code"
+    assert not set(cells[0]["metadata"].get("tags", [])) & {"remove-cell", "remove-input", "hide-input"}
+    assert not any("warmup-explorer" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+
+
+def test_the_output_carries_container_script_and_style():
+    shown = widget.warmup(c=3.1, n=20000, f0=-0.5, steps=300)
+    out = shown._repr_html_()
+    assert '<div class="warmup-explorer" data-c="3.1" data-n="20000" data-f0="-0.5" data-steps="300"></div>' in out
+    assert out.index('class="warmup-explorer"') < out.index("<script>"), "the script sets up containers already there"
+    assert widget.script() in out and ".warmup-explorer {" in out and "</script>" not in widget.script()
+    assert "needs a browser" in repr(shown)
+
+
+@pytest.mark.parametrize("bad", [dict(c=0.0), dict(c=5.0), dict(c=float("nan")), dict(n=5), dict(n=10**7),
+                                 dict(n=1000.5), dict(f0=0.0), dict(f0=4.0), dict(steps=0), dict(steps=True)])
+def test_bad_settings_fail_with_the_sliders_range(bad):
+    with pytest.raises(ValueError, match="must"):
+        widget.warmup(**bad)
 
 
 @pytest.mark.browser
@@ -220,26 +239,20 @@ def test_results_are_read_whatever_attributes_the_page_adds():
 @pytest.mark.browser
 def test_the_site_check_drives_the_explorer_against_the_exported_runs(tmp_path):
     """The build exports catapult.warmup's runs (explorer.export_reference); the site check drives a
-    page's explorer to every setting and compares (explorer.check_page). A page whose script computes
-    something else is caught."""
+    page's explorer (the chapter cell's output, as the site and Colab show it) to every setting and
+    compares (explorer.check_page). A page whose script computes something else is caught."""
     browser = chromium_or_skip()
     site = tmp_path / "html"
-    (site / "_static").mkdir(parents=True)
-    (site / "_static" / "warmup-explorer.js").write_text(SCRIPT.read_text(encoding="utf-8"), encoding="utf-8")
     explorer.export_reference(site)
     page = site / "chapter.html"
-    page.write_text(
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><script src='_static/warmup-explorer.js'></script></head>"
-        f'<body><div class="warmup-explorer" data-c="2.5" data-n="1000" data-f0="1" data-steps="{STEPS}"></div></body></html>',
-        encoding="utf-8",
-    )
+    text = output_page(widget.warmup(2.5, 1000, 1.0, STEPS)._repr_html_())
+    page.write_text(text, encoding="utf-8")
     assert explorer.check_page(browser, site, page.relative_to(site), CHROMIUM_FLAGS) == []
     assert sorted(p.name for p in site.iterdir()) == ["_static", "chapter.html"], "the driven copy is removed"
     # a wrong recurrence (a sign flipped in the λ update) must fail the check
-    js = SCRIPT.read_text(encoding="utf-8")
     line = "var lamNext = lam + (eta * f2 / n) * (eta * lam - 4.0);"  # the λ update of eq. 7
-    wrong = js.replace(line, line.replace("4.0", "4.0001"))
-    assert wrong != js, "could not plant a bug in the script"
-    (site / "_static" / "warmup-explorer.js").write_text(wrong, encoding="utf-8")
+    wrong = text.replace(line, line.replace("4.0", "4.0001"))
+    assert wrong != text, "could not plant a bug in the script"
+    page.write_text(wrong, encoding="utf-8")
     problems = explorer.check_page(browser, site, page.relative_to(site), CHROMIUM_FLAGS)
     assert problems and any("catapult.warmup" in p for p in problems), problems

@@ -36,6 +36,7 @@ One module per job; chapters never import this package (they import the science 
 - :mod:`catapult.book.provenance`  the provenance box at the end of every page
 - :mod:`catapult.book.results`     the results page (every claim of every chapter)
 - :mod:`catapult.book.colab_cell`  the Colab cell: its text, written first into every chapter
+- :mod:`catapult.book.colab_pages` the executed chapters rendered for Colab (CommonMark, no MyST)
 - :mod:`catapult.book.project`     the version, repository and release tag, from ``pyproject.toml``
 - :mod:`catapult.book.headless`    one headless Chromium run, killed and retried if it hangs
 - :mod:`catapult.book.explorer`    chapter 1's in-page explorer checked against :mod:`catapult.warmup`

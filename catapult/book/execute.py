@@ -191,19 +191,25 @@ def kernel_spec_dir(out: Path) -> Path:
 # ------------------------------------------------------------------ the cache
 
 
+#: The files of the package a chapter reads: its modules and their data (the GPU measurements the
+#: pages cite, chapter 1's explorer, whose script lands in the chapter's output).
+SCIENCE_SUFFIXES = (".py", ".json", ".js", ".css")
+
+
 def science_sources(package_dir: Path | None = None) -> list[Path]:
-    """Every ``*.py`` of the catapult package (default :data:`PACKAGE_DIR`), sorted, except those of
-    the build package (``catapult/book/``): what a chapter imports, not what builds the site."""
+    """Every module and data file of the catapult package (default :data:`PACKAGE_DIR`), sorted,
+    except those of the build package (``catapult/book/``): what a chapter imports, not what builds the site."""
     package_dir = PACKAGE_DIR if package_dir is None else package_dir
     return [
-        path for path in sorted(package_dir.rglob("*.py"))
-        if path.relative_to(package_dir).parts[0] != BUILD_PACKAGE
+        path for path in sorted(package_dir.rglob("*"))
+        if path.suffix in SCIENCE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts
+        and path.relative_to(package_dir).parts[0] != BUILD_PACKAGE
     ]
 
 
 def input_hash(root: Path, rel: Path, scale: str, seed: int = 0) -> str:
-    """SHA-256 over what a chapter's execution depends on: its notebook, every ``catapult/*.py`` outside
-    the build package (:func:`science_sources`), ``requirements.txt`` (of the book's root), the scale and the seed offset."""
+    """SHA-256 over what a chapter's execution depends on: its notebook, every module and data file of
+    ``catapult/`` outside the build package (:func:`science_sources`), ``requirements.txt`` (of the book's root), the scale and the seed offset."""
     h = hashlib.sha256()
 
     def add(label: str, data: bytes) -> None:

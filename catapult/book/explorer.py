@@ -1,4 +1,4 @@
-"""Chapter 1's in-page explorer (``_static/warmup-explorer.js``), checked on the built site.
+"""Chapter 1's explorer (:mod:`catapult.explorer`, a cell's output), checked on the built site.
 
 The explorer iterates the warmup model's exact dynamics (eqs. 6-7) in JavaScript, in float64,
 with no kernel. The build exports the same runs computed by :mod:`catapult.warmup`

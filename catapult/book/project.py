@@ -1,6 +1,6 @@
 """The project as the outside world knows it, read from ``pyproject.toml``: its version, its
-repository and site, and the release tag that the Colab cell installs and the site's Colab buttons
-open (``v<version>``).
+repository and site, and the release tag that the source chapters' Colab cell installs
+(``v<version>``; the chapters rendered for Colab install the commit they were built from).
 
 ``pyproject.toml``'s ``[project.urls]`` is the one place the repository's address is written:
 the Colab cell (:mod:`catapult.book.colab_cell`) and the site's ``_config.yml``
@@ -32,7 +32,7 @@ class Project:
 
     @property
     def release(self) -> str:
-        """The git tag of this version (``v0.6.0``): what the Colab cell installs and Colab opens."""
+        """The git tag of this version (``v0.6.0``): what the source chapters' Colab cell installs."""
         return f"v{self.version}"
 
     @property

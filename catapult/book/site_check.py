@@ -5,6 +5,8 @@ r"""Check the built site the way a reader sees it: every page, in headless Chrom
 For every HTML page of ``<out>/html`` (outside ``_static``-like folders):
 
 - no Python traceback and no stderr block (myst-nb's ``output traceback`` / ``output stderr``);
+- no MyST markup left in the text a reader sees (a role such as ``{glue:text}``, a directive's
+  fence, a target; in inline code, a bare role), code blocks apart;
 - every internal link, image, script and stylesheet points to a file of the site;
 - a chapter page shows every figure its executed notebook (``<out>/executed``) produced: each
   image output is found on the page by its content hash (myst-nb names images by SHA-256);
@@ -243,8 +245,23 @@ class _Page(HTMLParser):
         self.refs: list[tuple[str, str]] = []  # (tag, url)
         self.images: list[str] = []
         self.bad_blocks: list[str] = []
+        self.text: list[str] = []  # what a reader reads: outside code blocks, scripts, styles and inline code
+        self.inline_code: list[str] = []  # the text of each inline <code> outside code blocks
+        self._skip = 0
+        self._code = 0
+
+    def handle_endtag(self, tag):
+        if tag in _NOT_PROSE and self._skip:
+            self._skip -= 1
+        if tag == "code" and self._code:
+            self._code -= 1
 
     def handle_starttag(self, tag, attrs):
+        if tag in _NOT_PROSE:
+            self._skip += 1
+        if tag == "code" and not self._skip:
+            self._code += 1
+            self.inline_code.append("")
         a = dict(attrs)
         for key in ("href", "src"):
             if a.get(key) and tag in ("a", "link", "img", "script", "source", "iframe"):
@@ -258,6 +275,22 @@ class _Page(HTMLParser):
     def handle_data(self, data):
         if "Traceback (most recent call last)" in data:
             self.bad_blocks.append("a Python traceback")
+        if self._skip:
+            return
+        if self._code:
+            self.inline_code[-1] += data
+        else:
+            self.text.append(data)
+
+
+#: Elements whose text is not prose: code blocks and cell sources, scripts, styles.
+_NOT_PROSE = {"pre", "script", "style"}
+#: MyST markup left in a page's text: a role (``{glue:text}`name` ``), a directive fence or a target.
+#: Math (``\mathrm{crit}``) does not match. Inline code may show markup (the manual does), but not a
+#: bare role alone (:data:`_BARE_ROLE`): what a stray backtick makes of ``{glue:text}`name` ``.
+_MYST_LEFT = re.compile(r"\{(?:glue|cite|ref|doc|numref|eq|download|term|abbr)(?::[\w-]+)?\}|\{[a-z][\w-]*(?::[\w-]+)?\}`"
+                        r"|(?:```|:::)\{[\w-]+\}|^\([\w.-]+\)=$", re.M)
+_BARE_ROLE = re.compile(r"\s*\{[a-z][\w-]*(?::[\w-]+)?\}\s*")
 
 
 def pages(html_root: Path) -> list[Path]:
@@ -309,6 +342,12 @@ def static_problems(html_root: Path, page: Path, executed: Path | None = None) -
     parser = _Page()
     parser.feed(page.read_text(encoding="utf-8", errors="replace"))
     problems = [f"shows {b}" for b in dict.fromkeys(parser.bad_blocks)]
+    text = "\n".join(parser.text)
+    for m in dict.fromkeys(m.group(0) for m in _MYST_LEFT.finditer(text)):
+        at = text.find(m)
+        problems.append(f"shows MyST markup instead of what it stands for: {text[max(0, at - 40):at + 60].strip()!r}")
+    for code in dict.fromkeys(c for c in parser.inline_code if _BARE_ROLE.fullmatch(c)):
+        problems.append(f"shows MyST markup instead of what it stands for: a bare role in inline code, {code.strip()!r}")
     root = html_root.resolve()
     for tag, url in dict.fromkeys(parser.refs):
         target = _local_target(html_root, page, url)

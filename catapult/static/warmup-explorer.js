@@ -6,8 +6,10 @@
    the exact dynamics of the warmup model (eqs. 6-7) in float64 with the arithmetic order of
    catapult.warmup.exact_step, draws the loss and ηλ against physical time t·η as inline SVG,
    and reports the phase the run lands in with the rules of catapult.warmup.classify.
-   Jupyter Book loads every .js file of _static/ on every page: without a container this
-   script does nothing. tests/test_explorer.py checks its numbers against catapult.warmup. */
+   catapult.explorer.warmup() shows it as a cell's output, the container, this script and
+   warmup-explorer.css inline, so the same cell works on the site, in Colab and in Jupyter; a
+   container set up once is left alone. Without a container this script does nothing.
+   tests/test_explorer.py checks its numbers against catapult.warmup. */
 (function () {
   "use strict";
 
