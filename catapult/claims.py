@@ -68,7 +68,7 @@ __all__ = [
 MIME = "application/vnd.catapult.claims+json"
 KEYS = ("id", "statement", "source", "predicted", "measured", "tolerance", "holds")
 #: Optional keys of a claim record (older records lack them).
-OPTIONAL_KEYS = ("n", "chance", "control", "test", "claimed", "contradicts")
+OPTIONAL_KEYS = ("n", "chance", "control", "test", "claimed", "contradicts", "reason")
 #: A scale claims a prediction only where its pilot's chance to fail at another seed is at most this.
 CLAIM_CHANCE = 1e-3
 #: The book's total (the sum of its claims' chances) stays at most this: fewer than 1 in 20 fresh
@@ -106,6 +106,7 @@ class Claim:
     test: str = ""  # the test and its result, e.g. "one-sided t, n = 8: t = 9.1, p = 2e-5"
     claimed: bool = True  # False: measured at this scale, shown, not claimed (it cannot fail the build)
     contradicts: bool = False  # the measurement contradicts the prediction significantly
+    reason: str = ""  # why this scale does not claim it (from the scale's settings; empty when claimed)
 
     def __post_init__(self) -> None:
         if not self.id or not self.id.replace("_", "").replace("-", "").isalnum():
@@ -357,7 +358,7 @@ def _mark(c: Claim) -> str:
 def _unclaimed_heading(claims: list[Claim], why: str) -> str:
     k = sum(not c.claimed for c in claims)
     return (f"Measured but not claimed at this scale ({k}){f': {why}' if why else ''}. "
-            "They never fail the build; each shows its status.")
+            "They never fail the build; each shows its status and why this scale does not claim it.")
 
 
 def table_html(claims: Iterable[Claim], why: str = "") -> str:
@@ -374,7 +375,8 @@ def table_html(claims: Iterable[Claim], why: str = "") -> str:
         measured = html.escape(_fmt(c.measured)) + (f"<br><small>{html.escape(c.test)}</small>" if c.test else "")
         cells = [html.escape(c.id), statement, html.escape(c.source), html.escape(_fmt(c.predicted)), measured,
                  html.escape(_fmt(c.tolerance)), html.escape(_chance(c.chance))]
-        rows.append("<tr>" + "".join(f"<td>{s}</td>" for s in cells) + f"<td>{_mark(c)}</td></tr>")
+        reason = f"<br><small>{html.escape(c.reason)}</small>" if c.reason and not c.claimed else ""
+        rows.append("<tr>" + "".join(f"<td>{s}</td>" for s in cells) + f"<td>{_mark(c)}{reason}</td></tr>")
     head = "".join(f"<th>{h}</th>" for h in ("claim", "statement", "paper", "predicted", "measured", "tolerance",
                                               "fails at another seed", ""))
     return f'<table class="catapult-claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
@@ -392,6 +394,7 @@ def table_text(claims: Iterable[Claim], why: str = "") -> str:
             f"predicted {_fmt(c.predicted)}, measured {_fmt(c.measured)}{f' ({c.test})' if c.test else ''}, "
             f"tolerance {_fmt(c.tolerance)}; chance to fail at another seed {_chance(c.chance)}"
             + (f"; control: {c.control}" if c.control else "")
+            + (f"; not claimed: {c.reason}" if c.reason and not c.claimed else "")
         )
     return "\n".join(lines)
 
@@ -468,13 +471,24 @@ def glue_all(values: Any, fmt: str = "{:.3g}", **formats: str) -> None:
         myst_glue(name, _Text(text), display=False)
 
 
-def report(claims: list[Claim], *, not_claimed: Iterable[str] = (), why: str = "") -> list[Claim]:
+def _reasons(not_claimed: Mapping[str, str] | Iterable[str | tuple[str, str]], why: str) -> dict[str, str]:
+    """``not_claimed`` as {claim id: reason}: a mapping, (id, reason) pairs or bare ids (reason ``why``)."""
+    items = not_claimed.items() if isinstance(not_claimed, Mapping) else not_claimed
+    out = {}
+    for item in items:
+        key, reason = (item, why) if isinstance(item, str) else tuple(item)
+        out[key] = reason or why
+    return out
+
+
+def report(claims: list[Claim], *, not_claimed: Mapping[str, str] | Iterable[str | tuple[str, str]] = (),
+           why: str = "") -> list[Claim]:
     """Show the claims table and embed the claims for the build; returns the claimed ones.
 
-    ``not_claimed``: ids of predictions this run measures but does not claim (a scale whose
-    sample is too small to resolve them, ``why``; fixed in the scale's settings beforehand);
-    they must exist, are shown below the claims in the table, under a row that gives ``why``, and
-    on the results page with their status (:func:`status`), and never fail the build.
+    ``not_claimed``: the predictions this run measures but does not claim, with the reason why
+    (a scale's ``not_claimed`` setting: (id, reason) pairs fixed beforehand by the pilot rule; bare
+    ids take ``why``). They must exist, are shown below the claims in the table and on the
+    results page with their status (:func:`status`) and reason, and never fail the build.
     """
     from IPython.display import display
 
@@ -483,11 +497,11 @@ def report(claims: list[Claim], *, not_claimed: Iterable[str] = (), why: str = "
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise ValueError(f"claim ids must be unique within a chapter; repeated: {dupes}")
-    not_claimed = list(not_claimed)
-    unknown = sorted(set(not_claimed) - set(ids))
+    reasons = _reasons(not_claimed, why)
+    unknown = sorted(set(reasons) - set(ids))
     if unknown:
         raise ValueError(f"not_claimed names claims this chapter does not have: {unknown}")
-    every = [dataclasses.replace(c, claimed=False) if c.id in not_claimed else c for c in claims]
+    every = [dataclasses.replace(c, claimed=False, reason=reasons[c.id]) if c.id in reasons else c for c in claims]
     claimed = [c for c in every if c.claimed]
     n_ok = sum(c.holds for c in claimed)
     glue("claims_summary", f"{n_ok} of {len(claimed)}")

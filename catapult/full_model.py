@@ -55,9 +55,6 @@ __all__ = [
     "divergence_threshold",
     "eigen_ratio",
     "predicted_final_top",
-    "relu_ntk",
-    "relu_lambda0",
-    "linearized_gd_losses",
 ]
 
 
@@ -476,79 +473,3 @@ def predicted_final_top(c, ratio: float, limit) -> np.ndarray:
     if not 0 < ratio <= 1:
         raise ValueError(f"ratio = lambda2/lambda1 must be in (0, 1], got {ratio}.")
     return np.maximum(limit, ratio * (c + limit) / 2)
-
-
-# --------------------------------------------- λ0 of a ReLU network (structured NTK)
-
-
-def relu_ntk(weights: list[jax.Array], x: jax.Array, w_std: float = 2.0**0.5) -> jax.Array:
-    """Θ = JJᵀ/m of a bias-free ReLU net in the NTK parameterization, one output (App. A).
-
-    ``weights`` = [W_1 (d, n), ..., W_L (n, n), W_out (n, 1)], layer l computing
-    z_l = (σ_w/√fan_in) h_{l−1} W_l (as ``models.fully_connected``). The gradient with respect
-    to W_l is an outer product δ_l ⊗ (σ_w/√fan_in) h_{l−1}, so each layer adds
-    (σ_w²/fan_in)(h_{l−1}h_{l−1}ᵀ) ⊙ (δ_lδ_lᵀ): O(m n²), never forming J.
-    """
-    hs, zs = [x], []
-    for W in weights[:-1]:
-        zs.append(w_std / jnp.sqrt(hs[-1].shape[1]) * hs[-1] @ W)
-        hs.append(jnp.maximum(zs[-1], 0.0))
-    m = x.shape[0]
-    delta = jnp.ones((m, 1), x.dtype)  # ∂f/∂(readout's output)
-    theta = jnp.zeros((m, m), x.dtype)
-    for l in range(len(weights) - 1, -1, -1):
-        h, W = hs[l], weights[l]
-        scale = w_std / jnp.sqrt(h.shape[1])
-        theta = theta + scale**2 * (h @ h.T) * (delta @ delta.T)
-        if l:
-            delta = scale * (delta @ W.T) * (zs[l - 1] > 0)
-    return theta / m
-
-
-@jax.jit
-def _relu_top(weights: list[jax.Array], x: jax.Array) -> jax.Array:
-    return jax.vmap(lambda ws: top_eigenvalue(relu_ntk(ws, x)))(weights)
-
-
-def relu_lambda0(seed: int, x: jax.Array, width: int, depth: int, seeds: int) -> np.ndarray:
-    """λ0 = λ_max(Θ) of ``seeds`` N(0, 1) initializations of a depth-``depth`` ReLU net: (seeds,).
-
-    The weights come from numpy's generator seeded with (``seed``, ``width``) (drawing them
-    inside the compiled program costs seconds of compilation per width); the kernels and
-    their top eigenvalues are one vmapped, jitted program per width.
-    """
-    width, depth, seeds = positive_int("width", width), positive_int("depth", depth), positive_int("seeds", seeds)
-    sizes = [x.shape[1]] + [width] * depth + [1]
-    rng = np.random.default_rng([int(seed), width])
-    ws = [jnp.asarray(rng.standard_normal((seeds, a, b), dtype=np.float32), x.dtype) for a, b in zip(sizes[:-1], sizes[1:])]
-    return np.asarray(_relu_top(ws, x))
-
-
-# ------------------------------------------- the NTK normalization on a linear model (App. A)
-
-
-def linearized_gd_losses(apply_fn, params, x: jax.Array, y: jax.Array, etas, steps: int) -> np.ndarray:
-    """GD on the linearization f0 + J(θ − θ0) of ``apply_fn`` at ``params``, one run per η: (E, steps+1).
-
-    The loss is L = ‖f − y‖²/(2mk) (m samples, k outputs, App. A), whose gradient is
-    Jᵀ(f − y)/(mk); with Θ = JJᵀ/(mk) the error obeys f̃′ = (I − ηΘ) f̃, so the run
-    converges iff η < 2/λ_max(Θ) = η_crit. Non-finite losses are left as they are.
-    """
-    steps = positive_int("steps", steps)
-    etas = positive_array("learning rate eta", etas)
-    f0, jvp = jax.linearize(lambda p: apply_fn(p, x), params)
-    vjp = jax.linear_transpose(jvp, params)
-    scale = 1.0 / f0.size  # 1/(mk)
-
-    def one(eta):
-        def body(delta, _):
-            err = f0 + jvp(delta) - y
-            (g,) = vjp(err * scale)
-            return jax.tree_util.tree_map(lambda d, gg: d - eta * gg, delta, g), 0.5 * scale * jnp.sum(err**2)
-
-        zero = jax.tree_util.tree_map(jnp.zeros_like, params)
-        last, losses = jax.lax.scan(body, zero, None, length=steps)
-        final = 0.5 * scale * jnp.sum((f0 + jvp(last) - y) ** 2)
-        return jnp.concatenate([losses, final[None]])
-
-    return np.asarray(jax.jit(jax.vmap(one))(jnp.asarray(etas, f0.dtype)))

@@ -24,7 +24,8 @@ inputs, from :func:`stacked_outputs` of the trained network and ``LinearRun.test
 How far the kernel still moves after the catapult: :func:`kernel_drift` and
 :func:`drift_versus_width` (‖Θ_T − Θ_start‖/‖Θ_start‖, all seeds and rates of a width in one
 vmapped program; Fig. S13c). Why ReLU networks collapse beyond ≈ 12/λ0: :func:`dead_fraction`
-(App. C.1).
+(App. C.1). App. A's normalization checked on a linear model: :func:`linearized_gd_losses`
+(GD in parameter space on the linearization; it converges iff η < 2/λ_max(Θ)).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ __all__ = [
     "Drift",
     "kernel_drift",
     "drift_versus_width",
+    "linearized_gd_losses",
 ]
 
 
@@ -381,3 +383,33 @@ def drift_versus_width(
         run = kernel_drift(apply_fn, stacked, x, y, np.repeat(cs, seeds), start, steps)
         parts.append([a.reshape((cs.size, seeds) + a.shape[1:]) for a in run])
     return Drift(*(np.stack(a) for a in zip(*parts)))
+
+
+# ------------------------------------------------------------------ the NTK normalization on a linear model (App. A)
+
+
+def linearized_gd_losses(apply_fn, params, x: jax.Array, y: jax.Array, etas, steps: int) -> np.ndarray:
+    """GD on the linearization f0 + J(θ − θ0) of ``apply_fn`` at ``params``, one run per η: (E, steps+1).
+
+    The loss is L = ‖f − y‖²/(2mk) (m samples, k outputs, App. A), whose gradient is
+    Jᵀ(f − y)/(mk); with Θ = JJᵀ/(mk) the error obeys f̃′ = (I − ηΘ) f̃, so the run
+    converges iff η < 2/λ_max(Θ) = η_crit. Non-finite losses are left as they are.
+    """
+    steps = positive_int("steps", steps)
+    etas = positive_array("learning rate eta", etas)
+    f0, jvp = jax.linearize(lambda p: apply_fn(p, x), params)
+    vjp = jax.linear_transpose(jvp, params)
+    scale = 1.0 / f0.size  # 1/(mk)
+
+    def one(eta):
+        def body(delta, _):
+            err = f0 + jvp(delta) - y
+            (g,) = vjp(err * scale)
+            return jax.tree_util.tree_map(lambda d, gg: d - eta * gg, delta, g), 0.5 * scale * jnp.sum(err**2)
+
+        zero = jax.tree_util.tree_map(jnp.zeros_like, params)
+        last, losses = jax.lax.scan(body, zero, None, length=steps)
+        final = 0.5 * scale * jnp.sum((f0 + jvp(last) - y) ** 2)
+        return jnp.concatenate([losses, final[None]])
+
+    return np.asarray(jax.jit(jax.vmap(one))(jnp.asarray(etas, f0.dtype)))

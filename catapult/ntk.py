@@ -11,6 +11,10 @@ linearized network is stable iff η < 2/λ_max(Θ) = η_crit.
 a neural-tangents ``stax`` network, a hand-written model, a Wide ResNet. Vectors on the
 output space have the output's shape; flattened, they are sample-major (index α·k + i).
 
+A bias-free ReLU network's kernel has a structured form that never builds J
+(:func:`relu_ntk`, O(m n²)): :func:`relu_lambda0` gives λ0 of many initializations at once
+(chapter 2's λ0 against width).
+
 Only ``dense_ntk`` needs neural-tangents; it is imported on first use, through
 :mod:`catapult.tangents`, so ``import catapult.ntk`` does not load it.
 """
@@ -40,6 +44,8 @@ __all__ = [
     "eta_crit",
     "lanczos_top_eigenvalue",
     "lanczos_top_eigenvalue_stepped",
+    "relu_ntk",
+    "relu_lambda0",
 ]
 
 
@@ -407,3 +413,49 @@ def lanczos_top_eigenvalue_stepped(
     for j in range(iters):
         carry = step(np.int32(j), carry, pullback, key, out.shape)
     return top(carry)
+
+
+# ------------------------------------------------------------------ λ0 of a ReLU network (structured NTK)
+
+
+def relu_ntk(weights: list[jax.Array], x: jax.Array, w_std: float = 2.0**0.5) -> jax.Array:
+    """Θ = JJᵀ/m of a bias-free ReLU net in the NTK parameterization, one output (App. A).
+
+    ``weights`` = [W_1 (d, n), ..., W_L (n, n), W_out (n, 1)], layer l computing
+    z_l = (σ_w/√fan_in) h_{l−1} W_l (as ``models.fully_connected``). The gradient with respect
+    to W_l is an outer product δ_l ⊗ (σ_w/√fan_in) h_{l−1}, so each layer adds
+    (σ_w²/fan_in)(h_{l−1}h_{l−1}ᵀ) ⊙ (δ_lδ_lᵀ): O(m n²), never forming J.
+    """
+    hs, zs = [x], []
+    for W in weights[:-1]:
+        zs.append(w_std / jnp.sqrt(hs[-1].shape[1]) * hs[-1] @ W)
+        hs.append(jnp.maximum(zs[-1], 0.0))
+    m = x.shape[0]
+    delta = jnp.ones((m, 1), x.dtype)  # ∂f/∂(readout's output)
+    theta = jnp.zeros((m, m), x.dtype)
+    for l in range(len(weights) - 1, -1, -1):
+        h, W = hs[l], weights[l]
+        scale = w_std / jnp.sqrt(h.shape[1])
+        theta = theta + scale**2 * (h @ h.T) * (delta @ delta.T)
+        if l:
+            delta = scale * (delta @ W.T) * (zs[l - 1] > 0)
+    return theta / m
+
+
+@jax.jit
+def _relu_top(weights: list[jax.Array], x: jax.Array) -> jax.Array:
+    return jax.vmap(lambda ws: jnp.linalg.eigvalsh(relu_ntk(ws, x))[..., -1])(weights)
+
+
+def relu_lambda0(seed: int, x: jax.Array, width: int, depth: int, seeds: int) -> np.ndarray:
+    """λ0 = λ_max(Θ) of ``seeds`` N(0, 1) initializations of a depth-``depth`` ReLU net: (seeds,).
+
+    The weights come from numpy's generator seeded with (``seed``, ``width``) (drawing them
+    inside the compiled program costs seconds of compilation per width); the kernels and
+    their top eigenvalues are one vmapped, jitted program per width.
+    """
+    width, depth, seeds = positive_int("width", width), positive_int("depth", depth), positive_int("seeds", seeds)
+    sizes = [x.shape[1]] + [width] * depth + [1]
+    rng = np.random.default_rng([int(seed), width])
+    ws = [jnp.asarray(rng.standard_normal((seeds, a, b), dtype=np.float32), x.dtype) for a, b in zip(sizes[:-1], sizes[1:])]
+    return np.asarray(_relu_top(ws, x))

@@ -39,6 +39,7 @@ __all__ = [
     "SCALES",
     "Record",
     "Settings",
+    "WarmupS7",
     "Warmup",
     "FullModel",
     "Linearization",
@@ -214,6 +215,32 @@ def _at_scales(cls: type[Settings], **per_scale: dict[str, Any]) -> dict[str, Se
 # ------------------------------------------------------------------ 01: the warmup model
 
 
+@dataclass(frozen=True, kw_only=True)
+class WarmupS7(Record):
+    """Chapter 1's section on App. C.1 / Fig. S7: the two-hidden-layer ReLU model on one sample
+    (``catapult.relu_toy``) and its linear control from the same weights."""
+
+    width: int  # hidden width n of both layers
+    seeds: int  # initializations trained (the claims are t tests or medians over them)
+    cs: tuple[float, ...]  # η·λ0 of the sweep, increasing
+    steps: int  # GD steps of every run (≥ time·λ0/min(cs) to read λ at t·η = time)
+    time: float = 100.0  # physical time t·η at which λ is read (Fig. S7b)
+    tol: float = 1e-6  # a run has trained when its final loss is below this
+    seed: int = 0  # the sweep's seed (shifted with the chapter's seed)
+    lam0_draws: int = 64  # initializations whose λ0 is averaged (no training: cheap)
+    lam0_rtol: float = 0.1  # mean λ0 within this of its expectation 3/4
+    lazy_min_ratio: float = 0.8  # lazy runs keep λ_100/λ0 at least this (median over seeds)
+    catapult_required: float = 0.9  # fraction of 2 < η·λ0 < 4 runs that must train with ηλ_100 < 2
+    linear_tol: float = 1.0  # the linear control's η_max·λ0 lies within this of 4 (mean distance over seeds)
+    beyond_bound: float = 5.0  # the linear runs from this η·λ0 on are counted as diverged or not (prose)
+    die_bound: float = 0.2  # dead first-layer fraction rises by at least this beyond 4/λ0
+    trivial_required: float = 0.9  # fraction of runs beyond their seed's η_max that must end at f = 0
+
+
+# fine around 4, where the linear control stops (it is not exactly Sec. 2.1's model)
+_S7_CS = (1.0, 1.5, 2.5, 3.0, 3.5, 3.9, 4.1, 4.3, 4.5, 4.7, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 14.0, 16.0, 20.0)
+
+
 @dataclass(frozen=True, kw_only=True, repr=False)
 class Warmup(Settings):
     """Chapter 1 (the warmup model, Sec. 2.1). The closed-form dynamics cost O(1) per step
@@ -270,17 +297,22 @@ class Warmup(Settings):
     limit_cs: tuple[float, float] = (2.2, 2.5)  # η·λ0 of the limit claims
     limit_widths: tuple[float, float] = (1e4, 1e6)  # widths of the limit claims
     limit_seeds: int  # initializations per (η·λ0, width); the claims use the median
+    s7: WarmupS7  # App. C.1 / Fig. S7: the ReLU model that trains beyond 4/λ0 (smoke and ci run in seconds)
 
 
 _WARMUP = _at_scales(
     Warmup,
     smoke=dict(sweep_points=64, sweep_steps=1_000, duration_widths=(1e2, 1e3, 1e4, 1e5, 1e6), duration_seeds=64,
-               critical_points=6, lazy_seeds=64, catapult_seeds=16, limit_seeds=64),
+               critical_points=6, lazy_seeds=64, catapult_seeds=16, limit_seeds=64,
+               s7=WarmupS7(width=128, seeds=32, cs=(1.0, 1.5, 2.5, 3.0, 3.5, 3.9, 4.2, 4.5, 5.0, 6.0, 8.0, 12.0, 16.0),
+                           steps=120)),
     ci=dict(sweep_points=256, sweep_steps=2_000, duration_widths=(1e2, 3e2, 1e3, 3e3, 1e4, 3e4, 1e5, 3e5, 1e6),
-            duration_seeds=64, critical_points=12, lazy_seeds=256, catapult_seeds=32, limit_seeds=256),
+            duration_seeds=64, critical_points=12, lazy_seeds=256, catapult_seeds=32, limit_seeds=256,
+            s7=WarmupS7(width=128, seeds=32, cs=_S7_CS, steps=120)),
     paper=dict(sweep_points=512, sweep_steps=4_000,
                duration_widths=(1e2, 3e2, 1e3, 3e3, 1e4, 3e4, 1e5, 3e5, 1e6, 3e6, 1e7), duration_seeds=256,
-               critical_points=24, critical_seeds=256, lazy_seeds=1024, catapult_seeds=128, limit_seeds=1024),
+               critical_points=24, critical_seeds=256, lazy_seeds=1024, catapult_seeds=128, limit_seeds=1024,
+               s7=WarmupS7(width=1024, seeds=32, cs=_S7_CS, steps=120)),
 )
 
 
@@ -457,12 +489,24 @@ class DeepCurvature(Settings):
     momentum: float = 0.9  # μ of the heavy-ball sweep of the ReLU net (App. C.2, Fig. S8)
     # its rates above the linear limit 2(1 + μ)/λ0, in units of it; the sweep adds the control rate, drift_rate η_crit
     momentum_eta_over_crit: tuple[float, ...] = (1.2, 1.6, 3.0)
-    # the momentum catapult claim covers rates up to this (in the same units): at 2.0 one smoke run of seed 1 diverged,
-    # and 3.0 diverged at every ci seed tried (0-3), which the page shows
+    # the momentum catapult claim covers rates up to this (in the same units); the page shows the rates above it
     momentum_catapult_max: float = 1.6
     wrn: CurvatureWRN  # the Wide ResNet on CIFAR-10
-    not_claimed: tuple[str, ...] = ()  # claims measured but not claimed at this scale (the claims cell)
+    # (claim id, why this scale does not claim it): measured and shown with its reason, never failing the build
+    not_claimed: tuple[tuple[str, str], ...] = ()
 
+
+#: At smoke and ci the Wide ResNets are WRN-10-1 on 64-256 CIFAR images, one initialization each.
+_WRN_ONE_NARROW_SEED = ("one initialization of a narrow WRN-10-1 on a few hundred images: whether its λ stays put, "
+                        "falls below 2/η by the measuring time or spikes briefly changes with the seed")
+_WRN_NOT_CLAIMED = (
+    ("wrn_lazy_lambda_constant", _WRN_ONE_NARROW_SEED),
+    ("wrn_catapult_lambda_below_2_over_eta", _WRN_ONE_NARROW_SEED),
+    ("wrn_spike_short", _WRN_ONE_NARROW_SEED),
+    ("plain_wrn_loss_rises", "the control WRN without normalization is far from lazy at this width and its loss "
+                             "need not rise; one initialization"),
+    ("plain_wrn_catapult_lambda_below_2_over_eta", _WRN_ONE_NARROW_SEED),
+)
 
 _CURVATURE = _at_scales(
     DeepCurvature,
@@ -474,10 +518,7 @@ _CURVATURE = _at_scales(
                          catapult_range=(1.5, 3.0), examples=(0.5, 3.0), plain_eta_over_crit=(0.5, 3.0, 8.0),
                          plain_measure_c=16.0),
         drift_widths=(128, 512),
-        # 64 CIFAR images and a handful of steps: the WRN's catapult need not finish by the measuring time;
-        # the control WRN (widening 1) is far from lazy, its loss does not rise (as at ci)
-        not_claimed=("wrn_lazy_lambda_constant", "wrn_catapult_lambda_below_2_over_eta", "wrn_spike_short",
-                     "plain_wrn_loss_rises", "plain_wrn_catapult_lambda_below_2_over_eta"),
+        not_claimed=_WRN_NOT_CLAIMED,
     ),
     ci=dict(
         width=1024, n_train=512, n_test=512, batch_size=64, eig_samples=128, eig_iters=12, eig_every=5, measure_c=20.0,
@@ -487,11 +528,7 @@ _CURVATURE = _at_scales(
                          eta_over_crit=(0.5, 1.5, 2.5, 4.0, 16.0), catapult_range=(1.5, 4.0),
                          examples=(0.5, 1.5, 4.0), rise_from=2.5, plain_eta_over_crit=(0.5, 1.5, 4.0, 8.0),
                          plain_measure_c=16.0),
-        # the control WRN without normalization and the LayerNorm WRN-10-1 are narrow: whether their λ
-        # stays put, falls below 2/η by the measuring time or spikes briefly changes from seed to seed
-        # (the page shows each), so those claims are measured, not claimed, at this scale
-        not_claimed=("wrn_lazy_lambda_constant", "wrn_catapult_lambda_below_2_over_eta", "wrn_spike_short",
-                     "plain_wrn_loss_rises", "plain_wrn_catapult_lambda_below_2_over_eta"),
+        not_claimed=_WRN_NOT_CLAIMED,
     ),
     paper=dict(
         width=2048, n_train=8192, n_test=2048, batch_size=512, eig_samples=512, eig_iters=20, eig_every=10,
@@ -551,7 +588,8 @@ class Generalization(Settings):
     collapse_fraction: float = 0.5  # "collapsed": divergent, or kept at most this fraction of the best mean gain over chance
     dead_gap: float = 0.3  # dead-unit fraction beyond η_max minus below η_crit (no catapult), at least this (Fig. S7)
     match_margin: float = 0.02  # protocol (b), Fig. 5b: the catapult band "matches" the lazy band within this (accuracy)
-    not_claimed: tuple[str, ...] = ()  # claims measured but not claimed at this scale (the claims cell)
+    # (claim id, why this scale does not claim it): measured and shown with its reason, never failing the build
+    not_claimed: tuple[tuple[str, str], ...] = ()
     # Fig. 4 / S3: the FC net on MNIST, full-batch GD.
     mnist_train: int = 512  # training images
     mnist_test: int = 1000  # test images
@@ -578,27 +616,33 @@ class Generalization(Settings):
     final_rel: float  # that learning rate in units of min η_crit
     eval_every: int  # accuracies every this many steps
 
+# What smoke and ci claim follows the book's pilot rule (book/working-on-the-book.md, "How a prediction
+# becomes a claim"): a prediction is claimed where two pilot builds at other seeds put its chance to
+# fail at another seed at or below 0.1 %; the reasons below are printed in the claims table.
+_PILOT_CHANCE = "its chance to fail at another seed exceeded 0.1 % in a pilot build"
+_PILOT_FAILED = "it failed in the pilot builds"
+_TWO_SEEDS = "2 seeds: no one-sided t test over them reaches a chance of 0.1 % to fail at another seed"
 _GENERALIZATION = _at_scales(
     Generalization,
-    # What smoke and ci claim follows the book's pilot rule (book/working-on-the-book.md, "How a
-    # prediction becomes a claim"): a prediction is claimed where two pilot builds at other seeds put
-    # its chance to fail at another seed at or below 0.1 %. With 2 seeds (smoke) no t test can; the
-    # pilots' values at ci are in the CHANGELOG, and the page shows every prediction's value and status.
     smoke=dict(seeds=2, fc_seeds=2, fc_width=64, mnist_size=14, fc_steps=300, fc_eval_every=25, fit_target=0.8, cifar_train=512,
                image_size=16, batch_size=64, models=("cnn",), cnn=GeneralizationCNN(channels=4, dense=16, kernel=3),
                steps=60, final_steps=20, final_rel=0.3, eval_every=10,
-               not_claimed=("fig4_catapult_band_beats_lazy", "fig4_collapse_beyond_max_rate",
-                            "dead_units_beyond_max_rate", "fig5_cnn_fixed_step_band_beats_lazy",
-                            "fig5_cnn_physical_time_band_matches_lazy", "fig5_collapse_beyond_max_rate")),
+               not_claimed=tuple((c, _TWO_SEEDS) for c in (
+                   "fig4_catapult_band_beats_lazy", "fig4_collapse_beyond_max_rate", "dead_units_beyond_max_rate",
+                   "fig5_cnn_fixed_step_band_beats_lazy", "fig5_cnn_physical_time_band_matches_lazy",
+                   "fig5_collapse_beyond_max_rate"))),
     # ci: the FC net on 14x14 MNIST, width 128, stopped at training accuracy 1 or 1500 steps and
     # compared at training accuracy 0.9 (1 is out of reach for most runs within the CPU budget); it is
     # cheap, so it has 12 seeds, the CNN 3.
     ci=dict(seeds=3, fc_seeds=12, fc_width=128, mnist_size=14, fc_steps=1500, fc_eval_every=50, fit_target=0.9, cifar_train=1024,
             image_size=16, batch_size=64, models=("cnn",), cnn=GeneralizationCNN(channels=8, dense=32, kernel=3),
             steps=800, final_steps=200, final_rel=0.3, eval_every=80,
-            not_claimed=("fig4_catapult_band_beats_lazy", "fig4_collapse_beyond_max_rate",
-                         "fig5_cnn_fixed_step_band_beats_lazy", "fig5_cnn_physical_time_band_matches_lazy",
-                         "fig5_collapse_beyond_max_rate")),
+            not_claimed=(("fig4_catapult_band_beats_lazy", _PILOT_CHANCE),
+                         ("fig4_collapse_beyond_max_rate", _PILOT_FAILED),
+                         ("fig5_cnn_fixed_step_band_beats_lazy", _PILOT_FAILED + " (3 CNN seeds)"),
+                         ("fig5_cnn_physical_time_band_matches_lazy", _PILOT_FAILED + " (3 CNN seeds)"),
+                         ("fig5_collapse_beyond_max_rate", "a fraction of 3 CNN seeds, without a chance estimate; "
+                                                           "it failed in a pilot build"))),
     paper=dict(seeds=3, fc_seeds=3, fc_width=2048, fc_steps=100_000, fc_eval_every=1000, cifar_train=50_000, cifar_test=10_000,
                image_size=32, batch_size=256, models=("cnn", "wrn"),
                cnn=GeneralizationCNN(channels=300, dense=500, kernel=5), steps=437_000, final_steps=50_000,
@@ -698,7 +742,8 @@ class LargeLRs(Settings):
     chance_below: float = 0.6  # regime 3: late training accuracy below this (near chance, 0.5)
     random_fraction: float = 0.9  # regime 3 as well: late loss above this fraction of the loss at initialization
     subregime_factor: float = 2.0  # 2A: regime-2 PLRs within this factor of the convergence threshold
-    not_claimed: tuple[str, ...] = ()  # claims measured but not claimed at this scale (the claims cell)
+    # (claim id, why this scale does not claim it): measured and shown with its reason, never failing the build
+    not_claimed: tuple[tuple[str, str], ...] = ()
     interpolation_points: int = 11  # points on each line between two end points (barriers)
     swa_checkpoints: int = 5  # SWA: checkpoints every gap_steps / swa_checkpoints steps of continued pre-training
     isolation_samples: int = 500  # random directions of the isolation test
@@ -718,27 +763,28 @@ _LARGE_LRS = _at_scales(
     smoke=dict(
         plrs=(3e-4, 3e-3, 5e-3, 7e-3, 8.5e-3, 1e-2, 1.2e-2, 1.5e-2, 2e-2, 2.5e-2, 3e-2, 0.1, 0.3),
         seeds=3,
-        # 3 seeds: no difference over seeds reaches a chance of 0.1 % (a t test with 2 degrees of
-        # freedom needs t of about 55 for it), so smoke claims none.
-        not_claimed=("regime_2_stationary", "best_finetuned_in_2A", "best_finetuned_2A_beats_regime_1",
-                     "same_quality_every_flr_in_2A",
-                     "flr_above_plr_helps", "flr_barrier_2A_below_2B", "seed_barrier_2A_below_2B",
-                     "checkpoint_barrier_2A_below_2B", "swa_recovers_2A_not_2B", "features_sparser_in_2A",
-                     "features_not_sparse_in_2B", "features_above_noise_floor", "cifar_best_finetuned_in_regime_2"),
+        not_claimed=tuple((c, "3 seeds: a one-sided t test over them needs t of about 55 to reach a chance of 0.1 % "
+                              "to fail at another seed") for c in (
+            "regime_2_stationary", "best_finetuned_in_2A", "best_finetuned_2A_beats_regime_1",
+            "same_quality_every_flr_in_2A", "flr_above_plr_helps", "flr_barrier_2A_below_2B",
+            "seed_barrier_2A_below_2B", "checkpoint_barrier_2A_below_2B", "swa_recovers_2A_not_2B",
+            "features_sparser_in_2A", "features_not_sparse_in_2B", "features_above_noise_floor",
+            "cifar_best_finetuned_in_regime_2")),
         pt_steps=10_000, gap_steps=1000, ft_steps=4000,
         cifar=CifarSweep(plrs=(1e-3, 1e-2, 3e-2, 0.3), seeds=1, pt_steps=1500, ft_steps=500, log_every=150),
     ),
     ci=dict(
         plrs=(3e-4, 1e-3, 3e-3, 5e-3, 7e-3, 8.5e-3, 1e-2, 1.2e-2, 1.5e-2, 2e-2, 2.5e-2, 3e-2, 4e-2, 6e-2, 0.1, 0.3),
         seeds=12, pt_steps=20_000, gap_steps=2000, ft_steps=10_000,
-        # What ci claims follows the pilot rule (book/working-on-the-book.md); the pilots' values are in
-        # the CHANGELOG. FLR-invariance in 2A is an absolute bound without a chance estimate, and
-        # CIFAR-10's margin rests on 2 seeds: both stay shown only.
-        not_claimed=("best_finetuned_in_2A", "best_finetuned_2A_beats_regime_1", "same_quality_every_flr_in_2A",
-                     "flr_above_plr_helps",
-                     "flr_barrier_2A_below_2B", "seed_barrier_2A_below_2B", "checkpoint_barrier_2A_below_2B",
-                     "features_sparser_in_2A", "features_not_sparse_in_2B", "features_above_noise_floor",
-                     "cifar_best_finetuned_in_regime_2"),
+        # the pilot rule (as chapter 5's); the pilots' values are in the CHANGELOG
+        not_claimed=(
+            *((c, _PILOT_CHANCE) for c in (
+                "best_finetuned_in_2A", "best_finetuned_2A_beats_regime_1", "flr_above_plr_helps",
+                "flr_barrier_2A_below_2B", "seed_barrier_2A_below_2B", "checkpoint_barrier_2A_below_2B",
+                "features_sparser_in_2A", "features_not_sparse_in_2B", "features_above_noise_floor")),
+            ("same_quality_every_flr_in_2A", "an absolute bound on the spread over FLRs, without a chance estimate"),
+            ("cifar_best_finetuned_in_regime_2", "2 CIFAR-10 seeds; " + _PILOT_FAILED),
+        ),
         cifar=CifarSweep(plrs=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3), seeds=2, pt_steps=3000, ft_steps=1000, log_every=150),
     ),
     paper=dict(

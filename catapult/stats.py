@@ -24,12 +24,16 @@ Everything here is plain NumPy and SciPy on small arrays: no jax, no randomness.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
 
 __all__ = [
     "mean_and_error",
+    "seed_means",
+    "SeedDiff",
+    "paired",
     "at_chance",
     "best",
     "best_of_two",
@@ -50,6 +54,37 @@ def mean_and_error(values) -> tuple[float, float]:
     if v.size == 0:
         return math.nan, math.nan
     return float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else math.nan
+
+
+def seed_means(values: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """``values`` of shape (P, S, ...) averaged over the rows (e.g. learning rates) in ``mask`` and
+    any trailing axes: one number per seed (S,), NaN where the mask is empty. Seeds are the
+    independent replicates; the rows of one seed share its starting point and minibatch order,
+    so they are averaged first."""
+    values = np.asarray(values, dtype=float)
+    if mask is None or not np.any(mask):
+        return np.full(values.shape[1], np.nan)
+    v = values[np.asarray(mask, bool)].reshape(int(np.sum(mask)), values.shape[1], -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a seed with no finite value: NaN
+        return np.nanmean(v, axis=(0, 2))
+
+
+class SeedDiff(NamedTuple):
+    """A difference measured once per seed (paired: both sides from the same seed), its mean over
+    seeds, standard error over seeds and the mean in standard errors."""
+
+    mean: float
+    se: float
+    z: float
+    n: int | None = None  # seeds with a finite difference (None: a record built by hand)
+
+
+def paired(a: np.ndarray, b: np.ndarray) -> SeedDiff:
+    """``a − b``, one value per seed (S,), as a :class:`SeedDiff`."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    mean, se = mean_and_error(d)
+    return SeedDiff(mean=mean, se=se, z=mean / se if se > 0 else np.nan, n=int(np.isfinite(d).sum()))
 
 
 def at_chance(acc: Any, chance: float) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from claim_cases import claim_tests, prose_names, record
 
-from catapult import settings, sphere
+from catapult import settings, sphere, stats
 from catapult.chapters import large_lrs as ch6
 
 CHAPTER = "06_where_large_lrs_lead"
@@ -37,7 +37,7 @@ def ch6_sweep(regime=(1, 2, 2, 3), threshold=5e-3):
 
 def diff(z, mean=0.01, n=12):
     """A difference over n seeds at z standard errors (n = 12: the t test asks z ≥ 2.72)."""
-    return ch6.SeedDiff(mean=mean, se=abs(mean / z) if z else 0.01, z=z, n=n)
+    return stats.SeedDiff(mean=mean, se=abs(mean / z) if z else 0.01, z=z, n=n)
 
 
 def barrier(z):
@@ -65,7 +65,7 @@ BEYOND = [
     ("best_finetuned_in_2A", "tuned", dict(best_diff=diff(2.6))),  # 2.6 SE over 12 seeds: p > 0.01
     ("best_finetuned_in_2A", "tuned", dict(best_diff=diff(-3.0, -0.01))),
     ("best_finetuned_2A_beats_regime_1", "tuned", dict(above_1=diff(1.0, 0.01))),
-    ("best_finetuned_2A_beats_regime_1", "tuned", dict(above_1=ch6.SeedDiff(np.nan, np.nan, np.nan, 0))),  # no 2A
+    ("best_finetuned_2A_beats_regime_1", "tuned", dict(above_1=stats.SeedDiff(np.nan, np.nan, np.nan, 0))),  # no 2A
     ("same_quality_every_flr_in_2A", "tuned", dict(flr_dep_a=diff(-1.9, -0.016))),
     ("flr_above_plr_helps", "tuned", dict(gain=diff(1.9))),
     ("flr_barrier_2A_below_2B", "geo", dict(flr=barrier(0.2))),
@@ -87,7 +87,7 @@ def test_ch6_differences_carry_their_seeds_and_a_chance():
     checks = by_id(ch6.claims(**ch6_records()))
     assert checks["swa_recovers_2A_not_2B"].n == 12 and checks["swa_recovers_2A_not_2B"].chance < 1e-3
     assert checks["regime_2_stationary"].n == 6 and checks["regime_2_stationary"].chance < 1e-3
-    d = ch6._paired(np.array([1.0, 2.0, np.nan, 1.5]), np.zeros(4))  # a seed with no finite value drops out
+    d = stats.paired(np.array([1.0, 2.0, np.nan, 1.5]), np.zeros(4))  # a seed with no finite value drops out
     assert d.n == 3 and d.mean == pytest.approx(1.5)
 
 
@@ -115,9 +115,9 @@ def test_regimes_hold_by_construction_so_they_are_not_claimed():
     reg = ch6.regimes(cfg, plrs, runs)
     assert reg.in1.any() and reg.in2.any() and reg.in3.any() and reg.ordered and np.isfinite(reg.threshold)
     log_late = np.log10(reg.late_mean)
-    l1, l2, l3 = (ch6._seed_means(log_late, m) for m in (reg.in1, reg.in2, reg.in3))
+    l1, l2, l3 = (stats.seed_means(log_late, m) for m in (reg.in1, reg.in2, reg.in3))
     assert (l2 > l1).all() and (l3 > l2).all()
-    assert ch6._paired(l2, l1).z > 2 and ch6._paired(l3, l2).z > 2  # "separated" by many standard errors
+    assert stats.paired(l2, l1).z > 2 and stats.paired(l3, l2).z > 2  # "separated" by many standard errors
 
 
 def test_ch6_regime_readouts():

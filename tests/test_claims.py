@@ -93,6 +93,21 @@ def test_glued_text_renders_as_itself(text):
     assert format_plain_text(repr(claims._Text(text)), "") == text
 
 
+def test_each_unclaimed_prediction_carries_its_reason_to_the_table_and_the_json(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda bundle, metadata=None, raw=False: shown.append((bundle, metadata)))
+    a = claims.at_least("a", "A", "src", bound=2.0, measured=1.2, predicted="> 2")
+    b = claims.at_least("b", "B", "src", bound=2.0, measured=3.0, predicted="> 2")
+    c = claims.at_least("c", "C", "src", bound=2.0, measured=3.0, predicted="> 2")
+    claims.report([a, b, c], not_claimed=(("a", "2 seeds: no t test reaches 0.1 %"), ("c", "failed in the pilots")))
+    bundle, meta = shown[0]
+    embedded = {d["id"]: claims.Claim.from_dict(d) for d in meta[claims.MIME]}
+    assert embedded["a"].reason == "2 seeds: no t test reaches 0.1 %" and embedded["b"].reason == ""
+    assert "2 seeds: no t test reaches 0.1 %" in bundle["text/html"] and "failed in the pilots" in bundle["text/plain"]
+    claims.report([a, b], not_claimed={"a": "why"})
+    assert shown[-1][1][claims.MIME][0]["reason"] == "why"
+
+
 @pytest.mark.parametrize("text", ["0.9", "2,790,240", "0.001, 0.003", "'quoted'", "≈ 3"])
 def test_colab_shows_glued_text_as_myst_nb_does(text):
     """The Colab form of a chapter puts the glued text where myst-nb would (catapult.book.colab_pages)."""

@@ -129,25 +129,3 @@ def test_divergence_threshold_brackets_four_at_large_width():
     assert t.shape == (1, 8) and ((t >= 4.0) & (t <= 5.0)).all() and np.median(t) < 4.1
     with pytest.raises(ValueError, match="c_range"):
         fm.divergence_threshold(jax.random.PRNGKey(2), data, [1e8], 2, 10, c_range=(5.0, 4.0))
-
-
-def test_relu_ntk_matches_neural_tangents():
-    from catapult import models, ntk
-
-    x = jax.random.normal(jax.random.PRNGKey(1), (6, 5))
-    init, apply, _ = models.fully_connected(16, 2, 1)
-    _, p = init(jax.random.PRNGKey(2), x.shape)
-    ws = [layer[0] for layer in p if layer]
-    np.testing.assert_allclose(fm.relu_ntk(ws, x), ntk.dense_ntk(apply, p, x), rtol=1e-4, atol=1e-5)
-    lam = fm.relu_lambda0(3, x, 32, 2, 3)
-    assert lam.shape == (3,) and (lam > 0).all()
-
-
-def test_linearized_gd_converges_below_and_diverges_above_eta_crit():
-    X = jax.random.normal(jax.random.PRNGKey(0), (6, 4))
-    y = jax.random.normal(jax.random.PRNGKey(1), (6, 3))
-    apply = lambda W, x: x @ W  # noqa: E731  a linear model with k = 3 outputs: Θ = XXᵀ ⊗ I/(mk)
-    W0 = jnp.zeros((4, 3))
-    lam = float(np.linalg.eigvalsh(np.asarray(X @ X.T))[-1]) / (6 * 3)
-    L = fm.linearized_gd_losses(apply, W0, X, y, np.array([0.99, 1.01]) * 2 / lam, 1500)
-    assert (L[0, 1:] <= L[0, 0]).all() and L[1, -1] > 10 * L[1, 0]

@@ -1,6 +1,7 @@
 """Linearized networks in function space against parameter-space GD on neural_tangents.linearize."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -144,3 +145,13 @@ def test_per_eta_runs_only_where_asked(setup):
         linearize.gd(*args, per_eta=True, where=[True])
     with pytest.raises(ValueError, match="per_eta"):
         _gd(s, etas, 20, where=[True, True, True])
+
+
+def test_linearized_gd_converges_below_and_diverges_above_eta_crit():
+    X = jax.random.normal(jax.random.PRNGKey(0), (6, 4))
+    y = jax.random.normal(jax.random.PRNGKey(1), (6, 3))
+    apply = lambda W, x: x @ W  # noqa: E731  a linear model with k = 3 outputs: Θ = XXᵀ ⊗ I/(mk)
+    W0 = jnp.zeros((4, 3))
+    lam = float(np.linalg.eigvalsh(np.asarray(X @ X.T))[-1]) / (6 * 3)
+    L = linearize.linearized_gd_losses(apply, W0, X, y, np.array([0.99, 1.01]) * 2 / lam, 1500)
+    assert (L[0, 1:] <= L[0, 0]).all() and L[1, -1] > 10 * L[1, 0]

@@ -272,3 +272,13 @@ def test_importing_the_toolkit_is_silent_and_never_loads_tensorflow():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
+
+
+def test_relu_ntk_matches_neural_tangents():
+    x = jax.random.normal(jax.random.PRNGKey(1), (6, 5))
+    init, apply, _ = models.fully_connected(16, 2, 1)
+    _, p = init(jax.random.PRNGKey(2), x.shape)
+    ws = [layer[0] for layer in p if layer]
+    np.testing.assert_allclose(ntk.relu_ntk(ws, x), ntk.dense_ntk(apply, p, x), rtol=1e-4, atol=1e-5)
+    lam = ntk.relu_lambda0(3, x, 32, 2, 3)
+    assert lam.shape == (3,) and (lam > 0).all()

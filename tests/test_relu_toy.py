@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from catapult import relu_toy as rt
+from catapult import settings
 from catapult.chapters import relu_toy as ch
+from catapult.scales import WarmupS7
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +70,13 @@ def test_bad_input_raises(params):
         rt.draw_params(-1, 8, 1)
     with pytest.raises(ValueError, match="increasing"):
         rt.largest_trainable([2.0, 1.0], [[0, 0]])
-    with pytest.raises(ValueError, match="scale"):
-        ch.s7_settings("huge")
+    with pytest.raises(ValueError, match="width"):
+        WarmupS7(width=1.5, seeds=3, cs=(1.0,), steps=10)
 
 
 @pytest.fixture(scope="module")
 def small_sweeps():
-    cfg = ch.S7Settings(width=32, seeds=3, cs=(1.0, 3.0, 6.0, 40.0), steps=150)
+    cfg = WarmupS7(width=32, seeds=3, cs=(1.0, 3.0, 6.0, 40.0), steps=150)
     return cfg, ch.run_sweeps(cfg)
 
 
@@ -105,9 +107,10 @@ def test_largest_trainable():
     np.testing.assert_array_equal(rt.largest_trainable(cs, out), [2.0, 0.0, 4.0])
 
 
-def test_settings_seed_shift():
-    assert ch.s7_settings("ci", 3).seed == ch.S7_SCALES["ci"].seed + 3
-    assert ch.s7_settings("smoke").width == ch.S7_SCALES["smoke"].width
+def test_settings_live_with_chapter_1s_and_shift_with_its_seed():
+    cfg = settings("01_warmup_model", "ci")
+    assert cfg.shift_seeds(3).s7.seed == cfg.s7.seed + 3
+    assert settings("01_warmup_model", "smoke").s7.width == 128 and cfg.s7.seeds >= 8
 
 
 GOOD = ch.S7Record(
@@ -137,7 +140,7 @@ PUSHED = {
 
 
 def test_claims_hold_on_good_record():
-    cfg = ch.S7_SCALES["ci"]
+    cfg = settings("01_warmup_model", "ci").s7
     got = ch.claims(GOOD, cfg, GOOD_TH)
     assert all(c.holds for c in got)
     assert sorted(c.id for c in got) == sorted({k.strip() for k in PUSHED})
@@ -147,7 +150,7 @@ def test_claims_hold_on_good_record():
 
 @pytest.mark.parametrize("case", sorted(PUSHED))
 def test_each_claim_fails_alone(case):
-    cfg = ch.S7_SCALES["ci"]
+    cfg = settings("01_warmup_model", "ci").s7
     change = dict(PUSHED[case])
     th = change.pop("th", GOOD_TH)
     got = {c.id: c.holds for c in ch.claims(GOOD._replace(**change), cfg, th)}
@@ -164,7 +167,7 @@ def test_thresholds_per_seed(small_sweeps):
 
 def test_measure_on_small_sweeps(small_sweeps):
     cfg, (relu, lin) = small_sweeps
-    cfg = ch.S7Settings(width=32, seeds=3, cs=(1.0, 3.0, 6.0, 40.0), steps=150, beyond_bound=40.0)
+    cfg = WarmupS7(width=32, seeds=3, cs=(1.0, 3.0, 6.0, 40.0), steps=150, beyond_bound=40.0)
     rec = ch.measure(cfg, relu, lin)
     assert 0.5 <= rec.s7_trivial <= 1 and rec.s7_trivial_f == 0.0 and rec.s7_linear_trivial == 0.0
     assert rec.s7_linear_diverged == 1.0 and rec.s7_relu_diverged == 0.0

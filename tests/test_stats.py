@@ -142,3 +142,16 @@ def test_rebuild_failure_is_conservative_against_the_true_chance():
     rng = np.random.default_rng(1)
     above = [stats.rebuild_failure(stats.t_test(effect + rng.standard_normal(n)).t, n) >= true for _ in range(300)]
     assert 0.84 <= np.mean(above) <= 0.96
+
+
+def test_seed_means_average_the_masked_rows_first_then_give_one_value_per_seed():
+    values = np.arange(2 * 3 * 2, dtype=float).reshape(2, 3, 2)  # (rows, seeds, trailing)
+    np.testing.assert_allclose(stats.seed_means(values, np.array([True, True])), [3.5, 5.5, 7.5])
+    np.testing.assert_allclose(stats.seed_means(values, np.array([False, True])), [6.5, 8.5, 10.5])
+    assert np.isnan(stats.seed_means(values, np.array([False, False]))).all()
+
+
+def test_paired_differences_per_seed_count_the_finite_ones():
+    d = stats.paired([3.0, 5.0, np.nan, 4.0], [1.0, 2.0, 0.0, 2.0])  # 2, 3, nan, 2
+    assert d.n == 3 and d.mean == pytest.approx(7 / 3)
+    assert d.z == pytest.approx(d.mean / d.se) and isinstance(d, stats.SeedDiff)

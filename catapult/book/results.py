@@ -112,7 +112,7 @@ def page(chapters: Sequence[Chapter], page_doc: str, scale: str) -> str:
                     escape(claims_mod._fmt(cl.predicted)),
                     escape(claims_mod._fmt(cl.measured) + (f" (n = {cl.n})" if cl.n else "")),
                     escape(claims_mod._chance(cl.chance)),
-                    escape(mark),
+                    escape(mark + (f": {cl.reason}" if cl.reason and not cl.claimed else "")),
                 ]
                 lines.append("| " + " | ".join(cells) + " |")
     lines += [":::", ""]

@@ -244,7 +244,7 @@ class Normalization(NamedTuple):
 
 
 def normalization(lam0: float, losses: np.ndarray) -> Normalization:
-    """``losses`` (2, T+1): ``full_model.linearized_gd_losses`` at 0.99 and 1.01 η_crit."""
+    """``losses`` (2, T+1): ``linearize.linearized_gd_losses`` at 0.99 and 1.01 η_crit."""
     below, above = np.asarray(losses[0], dtype=float), np.asarray(losses[1], dtype=float)
     growth = above[-1] / above[0] if np.isfinite(above[-1]) else float("inf")
     return Normalization(lam0, 2.0 / lam0, float(np.max(below[1:] / below[0])), float(growth))

@@ -25,7 +25,6 @@ claims from the measurement records.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Mapping, NamedTuple
 
 import jax
@@ -47,7 +46,6 @@ __all__ = [
     "cifar_regime_table",
     "RegimesReadout",
     "regimes_readout",
-    "SeedDiff",
     "Stationarity",
     "stationarity",
     "StationarityReadout",
@@ -100,36 +98,6 @@ __all__ = [
 def _plr_list(plrs: np.ndarray) -> str:
     """PLRs as the prose lists them ("none" for none)."""
     return ", ".join(f"{p:g}" for p in plrs) or "none"
-
-
-def _seed_means(values: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """``values`` of shape (P, S, ...) averaged over the PLRs in ``mask`` and any trailing axes: one
-    number per seed (S,), NaN where the mask is empty. Seeds are the independent replicates; the
-    PLRs of one seed share its starting point and minibatch order, so they are averaged first."""
-    values = np.asarray(values, dtype=float)
-    if mask is None or not np.any(mask):
-        return np.full(values.shape[1], np.nan)
-    v = values[np.asarray(mask, bool)].reshape(int(np.sum(mask)), values.shape[1], -1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a seed with no finite value: NaN
-        return np.nanmean(v, axis=(0, 2))
-
-
-class SeedDiff(NamedTuple):
-    """A difference measured once per seed (paired: both sides from the same seed), its mean over
-    seeds, standard error over seeds and the mean in standard errors."""
-
-    mean: float
-    se: float
-    z: float
-    n: int | None = None  # seeds with a finite difference (None: a record built by hand)
-
-
-def _paired(a: np.ndarray, b: np.ndarray) -> SeedDiff:
-    """``a − b``, one value per seed (S,), as a :class:`SeedDiff`."""
-    d = np.asarray(a, float) - np.asarray(b, float)
-    mean, se = stats.mean_and_error(d)
-    return SeedDiff(mean=mean, se=se, z=mean / se if se > 0 else np.nan, n=int(np.isfinite(d).sum()))
 
 
 # ------------------------------------------------------------------ the setting
@@ -304,20 +272,20 @@ class Stationarity(NamedTuple):
     trend_2_seeds: np.ndarray  # (S,) each seed's mean |trend| over regime 2's runs
     trend_3: float  # ... over regime 3's
     trend_ramp: float  # what a steady linear trend gives over the late window's records
-    sep_21: SeedDiff  # late log10 loss, regime 2 minus regime 1 (per seed, over its PLRs)
-    sep_32: SeedDiff  # late log10 loss, regime 3 minus regime 2
+    sep_21: stats.SeedDiff  # late log10 loss, regime 2 minus regime 1 (per seed, over its PLRs)
+    sep_32: stats.SeedDiff  # late log10 loss, regime 3 minus regime 2
 
 
 def stationarity(reg: PLRSweep, runs: sphere.Runs) -> Stationarity:
     """From the pre-training runs ``runs`` that ``reg`` sorted."""
     trend = sphere.late_trend(runs)
-    mean_abs = lambda m: float(np.nanmean(_seed_means(np.abs(trend), m)))  # noqa: E731
+    mean_abs = lambda m: float(np.nanmean(stats.seed_means(np.abs(trend), m)))  # noqa: E731
     log_late = np.log10(np.maximum(reg.late_mean, 1e-12))
-    l1, l2, l3 = (_seed_means(log_late, m) for m in (reg.in1, reg.in2, reg.in3))
+    l1, l2, l3 = (stats.seed_means(log_late, m) for m in (reg.in1, reg.in2, reg.in3))
     n = sphere.regimes._late(runs.loss, 0.25).shape[-1]  # the late window's records, as in sphere.late_trend
     return Stationarity(trend=trend, trend_1=mean_abs(reg.in1), trend_2=mean_abs(reg.in2),
-                        trend_2_seeds=_seed_means(np.abs(trend), reg.in2), trend_3=mean_abs(reg.in3),
-                        trend_ramp=float(np.sqrt(12 * (n - 1) / (n + 1))), sep_21=_paired(l2, l1), sep_32=_paired(l3, l2))
+                        trend_2_seeds=stats.seed_means(np.abs(trend), reg.in2), trend_3=mean_abs(reg.in3),
+                        trend_ramp=float(np.sqrt(12 * (n - 1) / (n + 1))), sep_21=stats.paired(l2, l1), sep_32=stats.paired(l3, l2))
 
 
 class StationarityReadout(NamedTuple):
@@ -354,16 +322,16 @@ class FineTuning(NamedTuple):
     best_in_2a: np.ndarray  # (F,) that PLR is in 2A
     outside: np.ndarray  # (F,) index of the best PLR outside 2A
     margin_se: np.ndarray  # (F,) best 2A PLR minus best outside, in combined standard errors
-    best_diff: SeedDiff  # best 2A PLR minus best PLR outside 2A, per seed, averaged over the FLRs
-    above_1: SeedDiff  # best 2A PLR minus best regime-1 PLR, likewise
-    flr_dep_1: SeedDiff  # largest FLR minus smallest: accuracy after fine-tuning, regime 1's PLRs
-    flr_dep_a: SeedDiff  # ... 2A's PLRs
-    flr_dep_b: SeedDiff  # ... 2B's PLRs
+    best_diff: stats.SeedDiff  # best 2A PLR minus best PLR outside 2A, per seed, averaged over the FLRs
+    above_1: stats.SeedDiff  # best 2A PLR minus best regime-1 PLR, likewise
+    flr_dep_1: stats.SeedDiff  # largest FLR minus smallest: accuracy after fine-tuning, regime 1's PLRs
+    flr_dep_a: stats.SeedDiff  # ... 2A's PLRs
+    flr_dep_b: stats.SeedDiff  # ... 2B's PLRs
     gain_above: float  # regime 1: mean gain of fine-tuning over the end point, FLR above the PLR
     gain_above_se: float
     gain_below: float  # ... FLR below the PLR
     gain_below_se: float
-    gain: SeedDiff  # (above − below), paired by seed
+    gain: stats.SeedDiff  # (above − below), paired by seed
     n_above: int  # PLR-FLR pairs of regime 1 with the FLR above the PLR
     n_below: int
 
@@ -373,16 +341,16 @@ class FineTuning(NamedTuple):
         return self.gain.z
 
 
-def _best_paired(ft_acc: np.ndarray, acc_by_plr: np.ndarray, a: np.ndarray, b: np.ndarray) -> SeedDiff:
+def _best_paired(ft_acc: np.ndarray, acc_by_plr: np.ndarray, a: np.ndarray, b: np.ndarray) -> stats.SeedDiff:
     """The best PLR of mask ``a`` minus the best of mask ``b`` (each chosen per FLR by its mean over
     seeds), test accuracy after fine-tuning compared seed by seed and averaged over the FLRs. NaN
     where either mask is empty."""
     a, b = np.asarray(a, bool), np.asarray(b, bool)
     if not (a.any() and b.any()):
-        return SeedDiff(mean=np.nan, se=np.nan, z=np.nan, n=0)
+        return stats.SeedDiff(mean=np.nan, se=np.nan, z=np.nan, n=0)
     best = lambda m, j: np.flatnonzero(m)[np.argmax(acc_by_plr[m, j])]  # noqa: E731
     per_flr = [ft_acc[best(a, j), :, j] - ft_acc[best(b, j), :, j] for j in range(ft_acc.shape[-1])]
-    return _paired(np.mean(per_flr, axis=0), np.zeros(ft_acc.shape[1]))
+    return stats.paired(np.mean(per_flr, axis=0), np.zeros(ft_acc.shape[1]))
 
 
 def fine_tuning(cfg: LargeLRs, net: sphere.SphereNet, task: synthetic.PlantedTask, reg: PLRSweep, pt: sphere.Runs,
@@ -400,11 +368,11 @@ def fine_tuning(cfg: LargeLRs, net: sphere.SphereNet, task: synthetic.PlantedTas
         outside.append(io)
         margin_se.append(z)
     # The best 2A PLR and the best outside 2A (chosen by their means), compared seed by seed.
-    best_diff = _paired(*(np.mean([ft_acc[idx[j], :, j] for j in range(flrs.size)], axis=0)
+    best_diff = stats.paired(*(np.mean([ft_acc[idx[j], :, j] for j in range(flrs.size)], axis=0)
                           for idx in (np.asarray([stats.best_inside_vs_outside(acc_by_plr[:, j], acc_err[:, j], reg.sub_a)[0]
                                                   for j in range(flrs.size)]), np.asarray(outside))))
     above_1 = _best_paired(ft_acc, acc_by_plr, reg.sub_a, reg.in1)
-    flr_dep = [_paired(_seed_means(ft_acc[..., -1], m), _seed_means(ft_acc[..., 0], m)) for m in (reg.in1, reg.sub_a, reg.sub_b)]
+    flr_dep = [stats.paired(stats.seed_means(ft_acc[..., -1], m), stats.seed_means(ft_acc[..., 0], m)) for m in (reg.in1, reg.sub_a, reg.sub_b)]
     # Regime 1: gain of fine-tuning over the pre-trained end point, for FLRs above and below the PLR.
     gain = ft_acc - pt_acc[..., None]  # (P, S, F)
     above = reg.in1[:, None] & (flrs[None, :] > reg.plrs[:, None] * 1.01)  # (P, F)
@@ -419,7 +387,7 @@ def fine_tuning(cfg: LargeLRs, net: sphere.SphereNet, task: synthetic.PlantedTas
         above_1=above_1,
         flr_dep_1=flr_dep[0], flr_dep_a=flr_dep[1], flr_dep_b=flr_dep[2],
         gain_above=gain_above, gain_above_se=gain_above_se, gain_below=gain_below, gain_below_se=gain_below_se,
-        gain=_paired(g_above, g_below),
+        gain=stats.paired(g_above, g_below),
         n_above=int(above.sum()), n_below=int(below.sum()),
     )
 
@@ -484,7 +452,7 @@ class BarrierStats(NamedTuple):
     b_se: float
     r3: float
     r3_se: float
-    diff: SeedDiff  # 2B − 2A, paired by seed
+    diff: stats.SeedDiff  # 2B − 2A, paired by seed
 
     @property
     def z(self) -> float:
@@ -493,9 +461,9 @@ class BarrierStats(NamedTuple):
 
 
 def _barrier_stats(b: np.ndarray, reg: PLRSweep) -> BarrierStats:
-    sa, sb, s3 = (_seed_means(b, m) for m in (reg.sub_a, reg.sub_b, reg.in3))
+    sa, sb, s3 = (stats.seed_means(b, m) for m in (reg.sub_a, reg.sub_b, reg.in3))
     (ma, ea), (mb, eb), (m3, e3) = (stats.mean_and_error(v) for v in (sa, sb, s3))
-    return BarrierStats(a=ma, a_se=ea, b=mb, b_se=eb, r3=m3, r3_se=e3, diff=_paired(sb, sa))
+    return BarrierStats(a=ma, a_se=ea, b=mb, b_se=eb, r3=m3, r3_se=e3, diff=stats.paired(sb, sa))
 
 
 class Geometry(NamedTuple):
@@ -621,10 +589,10 @@ class Swa(NamedTuple):
     acc_swa: np.ndarray  # (P, S) test accuracy of the average
     acc_ft: np.ndarray  # (P, S) ... of the end point fine-tuned at the smallest FLR
     acc_pt: np.ndarray  # (P, S) ... of the end point itself
-    gap_a: SeedDiff  # SWA minus fine-tuned, 2A
-    gap_b: SeedDiff  # ... 2B
-    gain_a: SeedDiff  # SWA minus the end point, 2A
-    diff: SeedDiff  # gap_a − gap_b, paired by seed
+    gap_a: stats.SeedDiff  # SWA minus fine-tuned, 2A
+    gap_b: stats.SeedDiff  # ... 2B
+    gain_a: stats.SeedDiff  # SWA minus the end point, 2A
+    diff: stats.SeedDiff  # gap_a − gap_b, paired by seed
 
     @property
     def z(self) -> float:
@@ -637,11 +605,11 @@ def swa(net: sphere.SphereNet, task: synthetic.PlantedTask, reg: PLRSweep, pt: s
     """``w_swa``: ``sphere.average_trajectory`` of ``pt``'s end points; ``ft``: as in :func:`fine_tuning`."""
     acc_swa, acc_ft, acc_pt = (sphere.evaluate(net, w, task.x_test, task.y_test)[1]
                                for w in (w_swa, ft.w[:, :, 0, 0], pt.w))
-    gap = [_paired(_seed_means(acc_swa, m), _seed_means(acc_ft, m)) for m in (reg.sub_a, reg.sub_b)]
-    diff_a = _seed_means(acc_swa, reg.sub_a) - _seed_means(acc_ft, reg.sub_a)
-    diff_b = _seed_means(acc_swa, reg.sub_b) - _seed_means(acc_ft, reg.sub_b)
+    gap = [stats.paired(stats.seed_means(acc_swa, m), stats.seed_means(acc_ft, m)) for m in (reg.sub_a, reg.sub_b)]
+    diff_a = stats.seed_means(acc_swa, reg.sub_a) - stats.seed_means(acc_ft, reg.sub_a)
+    diff_b = stats.seed_means(acc_swa, reg.sub_b) - stats.seed_means(acc_ft, reg.sub_b)
     return Swa(acc_swa=acc_swa, acc_ft=acc_ft, acc_pt=acc_pt, gap_a=gap[0], gap_b=gap[1],
-               gain_a=_paired(_seed_means(acc_swa, reg.sub_a), _seed_means(acc_pt, reg.sub_a)), diff=_paired(diff_a, diff_b))
+               gain_a=stats.paired(stats.seed_means(acc_swa, reg.sub_a), stats.seed_means(acc_pt, reg.sub_a)), diff=stats.paired(diff_a, diff_b))
 
 
 class SwaReadout(NamedTuple):
@@ -680,9 +648,9 @@ class Features(NamedTuple):
     n_eff_b: float  # ... over 2B
     n_eff_b_se: float
     n_floor: float  # the noise floor, mean over every solution
-    sparse: SeedDiff  # regime 1 − 2A, paired by seed
-    dense_b: SeedDiff  # 2B − 2A, likewise: 2B is not sparse
-    above_floor: SeedDiff  # regime 1 − its noise floor, likewise: regime 1's count is not noise
+    sparse: stats.SeedDiff  # regime 1 − 2A, paired by seed
+    dense_b: stats.SeedDiff  # 2B − 2A, likewise: 2B is not sparse
+    above_floor: stats.SeedDiff  # regime 1 − its noise floor, likewise: regime 1's count is not noise
     top_a: float  # accuracy with each solution's best single feature, mean over 2A's runs
     top_1: float  # ... over regime 1
 
@@ -708,14 +676,14 @@ def features(net: sphere.SphereNet, task: synthetic.PlantedTask, reg: PLRSweep, 
     iso, null = (np.stack([sphere.evaluate(net, w_ft, x_iso[k], y[k])[1] for k in range(task.num_features)], axis=-1)
                  for y in (y_iso, y_null))
     n_eff, floor = synthetic.effective_features(iso), synthetic.effective_features(null)
-    s1, sa, sb, f1 = (_seed_means(v, m) for v, m in ((n_eff, reg.in1), (n_eff, reg.sub_a), (n_eff, reg.sub_b),
+    s1, sa, sb, f1 = (stats.seed_means(v, m) for v, m in ((n_eff, reg.in1), (n_eff, reg.sub_a), (n_eff, reg.sub_b),
                                                        (floor, reg.in1)))
     (n1, n1_se), (na, na_se), (nb, nb_se) = (stats.mean_and_error(v) for v in (s1, sa, sb))
     ranked = -np.sort(-iso, axis=-1)  # each model's features from its best to its worst
     return Features(
         iso=iso, n_eff=n_eff, floor=floor, ranked=ranked, n_eff_1=n1, n_eff_1_se=n1_se, n_eff_a=na, n_eff_a_se=na_se,
-        n_eff_b=nb, n_eff_b_se=nb_se, n_floor=float(np.nanmean(floor)), sparse=_paired(s1, sa),
-        dense_b=_paired(sb, sa), above_floor=_paired(s1, f1),
+        n_eff_b=nb, n_eff_b_se=nb_se, n_floor=float(np.nanmean(floor)), sparse=stats.paired(s1, sa),
+        dense_b=stats.paired(sb, sa), above_floor=stats.paired(s1, f1),
         top_a=_best_feature(ranked, reg.sub_a), top_1=_best_feature(ranked, reg.in1),
     )
 
@@ -853,11 +821,11 @@ class CifarFineTuning(NamedTuple):
     best: int  # the best PLR (FLR-averaged)
     best_2: int  # the best PLR of regime 2 (FLR-averaged)
     outside: int  # the best PLR outside regime 2 (FLR-averaged)
-    best_diff: SeedDiff  # best regime-2 PLR minus best PLR outside it, chosen per FLR, paired by seed, FLR-averaged
+    best_diff: stats.SeedDiff  # best regime-2 PLR minus best PLR outside it, chosen per FLR, paired by seed, FLR-averaged
     margin: float  # best_diff in percentage points
     margin_z: float  # ... in standard errors over seeds
-    flr_dep_1: SeedDiff  # accuracy at the larger FLR minus at the smaller, regime 1's PLRs
-    flr_dep_2: SeedDiff  # ... regime 2's
+    flr_dep_1: stats.SeedDiff  # accuracy at the larger FLR minus at the smaller, regime 1's PLRs
+    flr_dep_2: stats.SeedDiff  # ... regime 2's
     barrier: np.ndarray  # (P, S) between the fine-tunes at the two FLRs (first fine-tuning seed)
     bar_1: float  # mean barrier over regime 1 (seeds' means, then over seeds)
     bar_2: float  # ... regime 2
@@ -884,14 +852,14 @@ def cifar_fine_tuning(cfg: LargeLRs, cnet: sphere.SphereNet, creg: PLRSweep, cpt
         i2, io, _, _ = stats.best_inside_vs_outside(acc_by_plr[:, j], acc_err[:, j], creg.in2)
         best_2.append(i2)
         outside.append(io)
-    best_diff = _paired(np.mean([ft_acc[best_2[j], :, j] for j in range(flrs.size)], axis=0),
+    best_diff = stats.paired(np.mean([ft_acc[best_2[j], :, j] for j in range(flrs.size)], axis=0),
                         np.mean([ft_acc[outside[j], :, j] for j in range(flrs.size)], axis=0))
     i2, io, _, _ = stats.best_inside_vs_outside(acc_stats[:, 0], acc_stats[:, 1], creg.in2)
-    dep = [_paired(_seed_means(ft_acc[..., -1], m), _seed_means(ft_acc[..., 0], m)) for m in (creg.in1, creg.in2)]
+    dep = [stats.paired(stats.seed_means(ft_acc[..., -1], m), stats.seed_means(ft_acc[..., 0], m)) for m in (creg.in1, creg.in2)]
     w_lo, w_hi = c_ft.w[:, :, 0, 0], c_ft.w[:, :, -1, 0]
     alphas = np.linspace(0, 1, cfg.interpolation_points)
     barrier = sphere.barrier(sphere.interpolation_errors(cnet, w_lo, w_hi, x_test, y_test, alphas), alphas)
-    (bar_1, _), (bar_2, bar_2_se), (bar_3, _) = (stats.mean_and_error(_seed_means(barrier, m))
+    (bar_1, _), (bar_2, bar_2_se), (bar_3, _) = (stats.mean_and_error(stats.seed_means(barrier, m))
                                                  for m in (creg.in1, creg.in2, creg.in3))
     return CifarFineTuning(
         flrs=flrs, ft_acc=ft_acc, pt_acc=pt_acc, acc_by_plr=acc_by_plr, acc_err=acc_err, acc_stats=acc_stats,
@@ -1059,7 +1027,7 @@ def claims(st: Stationarity, tuned: FineTuning, geo: Geometry, sw: Swa, feats: F
     (the sharpness at initialization says nothing about convergence); ``tests/test_chapter6.py``
     shows why, and the page shows them as measurements."""
 
-    def se(id: str, statement: str, source: str, d: SeedDiff, control: str) -> _claims.Claim:
+    def se(id: str, statement: str, source: str, d: stats.SeedDiff, control: str) -> _claims.Claim:
         return _claims.se_claim(id, statement, source, z=d.z, n=d.n, control=control, mean=d.mean, se=d.se)
 
     return [

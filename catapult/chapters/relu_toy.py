@@ -1,26 +1,23 @@
 """Chapter 1's section on App. C.1 / Fig. S7 (arXiv 2003.02218): the two-hidden-layer ReLU
 model on one sample (x = 1, y = 1) that trains up to η ≈ 12/λ0 because units die.
 
-:class:`S7Settings` holds the section's settings per scale (the chapter's ``scale`` picks
-them, its ``seed`` shifts them); :func:`measure` reduces a ReLU sweep and its linear control
+:class:`catapult.scales.WarmupS7` holds the section's settings (chapter 1's settings' ``s7``,
+per scale, shifted with the chapter's seed); :func:`measure` reduces a ReLU sweep and its linear control
 (:func:`catapult.relu_toy.sweep`) to an :class:`S7Record` whose field names are the prose's
 glue names; :func:`claims` checks the paper's statements on it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
 
 from .. import claims as _claims
 from .. import relu_toy
+from ..scales import WarmupS7
 
 __all__ = [
-    "S7Settings",
-    "S7_SCALES",
-    "s7_settings",
     "S7Record",
     "S7Thresholds",
     "thresholds",
@@ -37,48 +34,6 @@ LAM0_INF = 0.75
 #: Runs with η·λ0 up to this are the lazy phase (one step removes the error at η·λ0 = 1).
 LAZY_MAX_C = 1.0
 _SOURCE = "App. C.1, Fig. S7"
-
-
-@dataclass(frozen=True)
-class S7Settings:
-    """The section's settings at one scale (App. C.1 / Fig. S7)."""
-
-    width: int  # hidden width n of both layers
-    seeds: int  # initializations trained (the claims use medians or fractions over them)
-    cs: tuple[float, ...]  # η·λ0 of the sweep, increasing
-    steps: int  # GD steps of every run (≥ time·λ0/min(cs) to read λ at t·η = time)
-    time: float = 100.0  # physical time t·η at which λ is read (Fig. S7b)
-    tol: float = 1e-6  # a run has trained when its final loss is below this
-    seed: int = 0  # the sweep's seed (shifted by the chapter's ``seed``)
-    lam0_draws: int = 64  # initializations whose λ0 is averaged (no training: cheap)
-    lam0_rtol: float = 0.1  # mean λ0 within this of LAM0_INF
-    lazy_min_ratio: float = 0.8  # lazy runs keep λ_100/λ0 at least this (median over seeds)
-    catapult_required: float = 0.9  # fraction of 2 < η·λ0 < 4 runs that must train with ηλ_100 < 2
-    linear_tol: float = 1.0  # the linear control's η_max·λ0 lies within this of 4 (mean distance over seeds)
-    beyond_bound: float = 5.0  # the linear runs from this η·λ0 on are counted as diverged or not (prose)
-    die_bound: float = 0.2  # dead first-layer fraction rises by at least this beyond 4/λ0
-    trivial_required: float = 0.9  # fraction of runs beyond their seed's η_max that must end at f = 0
-
-
-# fine around 4, where the linear control stops (it is not exactly Sec. 2.1's model)
-_CS_CI = (1.0, 1.5, 2.5, 3.0, 3.5, 3.9, 4.1, 4.3, 4.5, 4.7, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 14.0, 16.0, 20.0)
-#: The settings per scale: smoke and ci run in seconds on a CPU; paper is a wider model.
-S7_SCALES: dict[str, S7Settings] = {
-    "smoke": S7Settings(width=128, seeds=32, cs=(1.0, 1.5, 2.5, 3.0, 3.5, 3.9, 4.2, 4.5, 5.0, 6.0, 8.0, 12.0, 16.0),
-                        steps=120),
-    "ci": S7Settings(width=128, seeds=32, cs=_CS_CI, steps=120),
-    "paper": S7Settings(width=1024, seeds=32, cs=_CS_CI, steps=120),
-}
-
-
-def s7_settings(scale: str, seed: int = 0) -> S7Settings:
-    """The section's settings at ``scale`` ("smoke", "ci" or "paper"), seed shifted by ``seed``."""
-    if scale not in S7_SCALES:
-        raise ValueError(f"scale must be one of {sorted(S7_SCALES)}, got {scale!r}.")
-    if int(seed) != seed:
-        raise ValueError(f"seed must be an integer, got {seed!r}.")
-    cfg = S7_SCALES[scale]
-    return replace(cfg, seed=cfg.seed + int(seed))
 
 
 class S7Record(NamedTuple):
@@ -121,7 +76,7 @@ def thresholds(relu: relu_toy.Sweep, linear: relu_toy.Sweep) -> S7Thresholds:
                         linear=relu_toy.largest_trainable(linear.cs.astype(float), linear.outcome).astype(float))
 
 
-def run_sweeps(cfg: S7Settings) -> tuple[relu_toy.Sweep, relu_toy.Sweep]:
+def run_sweeps(cfg: WarmupS7) -> tuple[relu_toy.Sweep, relu_toy.Sweep]:
     """The ReLU sweep and its linear control: same seeds, same initial weights, one compiled program."""
     return tuple(relu_toy.sweep(cfg.seed, cfg.width, cfg.cs, cfg.seeds, cfg.steps, time=cfg.time, tol=cfg.tol,
                                 activation=a) for a in ("relu", "linear"))
@@ -142,7 +97,7 @@ def _above_threshold(cs: np.ndarray, outcome: np.ndarray) -> np.ndarray:
     return cs[None, :] > relu_toy.largest_trainable(cs, outcome)[:, None]
 
 
-def measure(cfg: S7Settings, relu: relu_toy.Sweep, linear: relu_toy.Sweep) -> S7Record:
+def measure(cfg: WarmupS7, relu: relu_toy.Sweep, linear: relu_toy.Sweep) -> S7Record:
     """Reduce the ReLU sweep and its linear control (same grid, same seeds) to the record; λ0 is
     averaged over ``cfg.lam0_draws`` fresh initializations."""
     if relu.cs.shape != linear.cs.shape or not np.allclose(relu.cs, linear.cs):
@@ -190,7 +145,7 @@ def measure(cfg: S7Settings, relu: relu_toy.Sweep, linear: relu_toy.Sweep) -> S7
     )
 
 
-def claims(rec: S7Record, cfg: S7Settings, th: S7Thresholds) -> list[_claims.Claim]:
+def claims(rec: S7Record, cfg: WarmupS7, th: S7Thresholds) -> list[_claims.Claim]:
     """The section's claims (App. C.1, Fig. S7), each with an outcome that would fail it; ``th``:
     :func:`thresholds` of the two sweeps."""
     return [
