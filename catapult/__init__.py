@@ -28,6 +28,7 @@ The machinery they share:
 - :mod:`catapult.gpu_cost`   the GPU measurements the pages cite
 - :mod:`catapult.colab`      what a chapter's first cell runs in Google Colab
 - :mod:`catapult.explorer`   chapter 1's explorer of the warmup model, shown as a cell's output
+- :mod:`catapult.listing`    library code shown on a chapter's page (the recipe beside its figure)
 
 The build (``python -m catapult build``) is the package ``catapult.book``; no chapter and no
 science module imports it.
