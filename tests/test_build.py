@@ -62,7 +62,7 @@ def test_good_chapters_execute_and_write_claims(tmp_path, capsys):
     assert data == [
         {"id": "value_small", "statement": "the value is small", "source": "Sec. 0", "predicted": "≤ 1",
          "measured": 0.5, "tolerance": "≤ 1", "holds": True, "n": None, "chance": None, "control": "", "test": "",
-         "claimed": True, "contradicts": False, "seed": 0, "data": []}
+         "claimed": True, "contradicts": False, "reason": "", "seed": 0, "data": []}
     ]
     executed = nbformat.read(out / "executed" / "book" / "ch_a.ipynb", as_version=4)
     assert executed.metadata.papermill.parameters == {"scale": "smoke", "seed": 0}

@@ -122,8 +122,13 @@ def test_math_is_left_to_colab():
     assert cp.problems(nb) == []
 
 
-def test_write_all_renders_every_executed_chapter_and_refuses_markup(tmp_path):
+def test_write_all_renders_every_executed_chapter_and_refuses_markup(tmp_path, monkeypatch):
+    from catapult.book.project import project
+
+    sha = "89abcdef" * 5
+    monkeypatch.setattr(cp, "_clean_head", lambda root: sha)  # a clean checkout: the cell installs the built commit
     nb = executed()
+    nb.cells[0].source = nb.cells[0].source.replace("@v1.0", "@" + project(ROOT).release)
     nb.cells[1].source = "# Chapter\n\nSee {ref}`ntk-normalization`; λ0 = {glue:text}`lam0`."
     nb.cells[5].source = "## A section of another book's chapter"
     rel = Path("book") / "02_full_model.ipynb"
@@ -133,6 +138,11 @@ def test_write_all_renders_every_executed_chapter_and_refuses_markup(tmp_path):
     text = json.loads(path.read_text(encoding="utf-8"))
     md = "".join(text["cells"][0]["source"])
     assert "book/02_full_model.html#ntk-normalization" in md and f"12.3{cp.MARK}" in md
+    install = next(c for c in text["cells"] if c.get("metadata", {}).get("cellView") == "form")
+    assert f"@{sha}\")" in "".join(install["source"])
+    monkeypatch.setattr(cp, "_clean_head", lambda root: None)  # a dirty tree: the release tag, as in the source
+    [path] = cp.write_all(ROOT, tmp_path, [rel])
+    assert "@" + project(ROOT).release in path.read_text(encoding="utf-8")
     nb.cells[1].source = "<div class='x'></div>"
     nbformat.write(nb, str(tmp_path / "executed" / rel))
     with pytest.raises(BuildError, match="empty HTML container"):
