@@ -197,3 +197,21 @@ def test_prose_and_bounds_are_glued_as_numbers_and_text():
             assert fmt.format(value), name  # every field formats with its format
     text = ch1.bounds_text()
     assert text.bound_shift == f"{ch1.SHIFT_RTOL:.0%}" and text.bound_flat == f"{ch1.FLAT_RATIO:g}"
+
+
+def test_kink_sharpens_with_width_and_the_linearized_model_fails_it():
+    """Sec. 4.2 / App. E.1 on the warmup model itself (float64, fast): the change of slope across
+    c = 2 approaches the limit curve's as n grows; a kernel that never moves shows none."""
+    cfg = settings("01_warmup_model", "smoke").replace(kink_seeds=32, kink_widths=(1e2, 1e4))
+    k = ch1.kink(cfg)
+    assert k.kappa.shape == (32, 4, 2) and k.limit_change < -2  # right slope ≈ −1.2, left 1
+    np.testing.assert_allclose(k.kappa[:, :2, -1], np.broadcast_to(k.cs[:2], (32, 2)), rtol=2e-2)  # lazy: ηλ = c up to O(1/n)
+    [claim] = ch1.kink_claims(cfg, k)
+    assert claim.holds and claim.n == 32 and claim.control
+    frozen = k._replace(kappa=np.broadcast_to(k.cs[None, :, None], k.kappa.shape),
+                        slope_change=np.zeros_like(k.slope_change))  # the linearized model: ηλ_final = c
+    assert not ch1.kink_claims(cfg, frozen)[0].holds
+    smooth_everywhere = k._replace(slope_change=np.repeat(k.slope_change[:, :1], 2, axis=1))  # no sharpening
+    assert not ch1.kink_claims(cfg, smooth_everywhere)[0].holds
+    with pytest.raises(ValueError, match="kink_delta"):
+        ch1.kink(cfg.replace(kink_delta=0.0))

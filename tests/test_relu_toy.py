@@ -175,3 +175,31 @@ def test_measure_on_small_sweeps(small_sweeps):
     assert 0 <= rec.s7_dead_lazy <= 1
     with pytest.raises(ValueError, match="grid"):
         ch.measure(cfg, relu, relu._replace(cs=relu.cs[:2]))
+
+
+def _widths(relu_rise: float, linear_rise: float, seeds: int = 12) -> ch.S7Widths:
+    rng = np.random.default_rng(0)
+    base = 4.0 + 0.3 * rng.standard_normal((2, seeds))
+    return ch.S7Widths(widths=np.array([32, 256]), relu=np.stack([base[0], base[0] + relu_rise + base[1] - 4]),
+                       linear=np.stack([np.full(seeds, 4.3), np.full(seeds, 4.3 + linear_rise)]))
+
+
+def test_threshold_rise_claim_holds_for_relu_and_fails_for_its_linear_control():
+    cfg = settings("01_warmup_model", "ci").s7
+    by = lambda w: {c.id: c for c in ch.claims(GOOD, cfg, GOOD_TH, w)}["s7_threshold_rises_with_width"]  # noqa: E731
+    rising = by(_widths(3.0, 0.0))
+    assert rising.holds and rising.n == 12 and rising.control and rising.chance < 1e-3
+    assert not by(_widths(0.0, 0.0)).holds, "a threshold that does not move with width fails"
+    assert not by(_widths(3.0, 3.0)).holds, "a rise the linear control shares is not ReLU's"
+    assert "s7_threshold_rises_with_width" not in {c.id for c in ch.claims(GOOD, cfg, GOOD_TH)}
+
+
+def test_threshold_versus_width_reuses_the_main_width_and_checks_its_widths(small_sweeps):
+    cfg, (relu, lin) = small_sweeps
+    th = ch.thresholds(relu, lin)
+    by = ch.threshold_versus_width(cfg.replace(widths=(16, 32)), th)
+    assert by.relu.shape == by.linear.shape == (2, 3)
+    np.testing.assert_array_equal(by.relu[1], th.relu)  # width 32 is the sweep already run
+    assert ch.widths_readout(by).s7_widths == "16, 32"
+    with pytest.raises(ValueError, match="increasing"):
+        ch.threshold_versus_width(cfg.replace(widths=(32,)), th)

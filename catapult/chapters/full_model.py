@@ -259,13 +259,13 @@ def claims(cfg: FullModel, exact: EquationsExact, align: Alignment, final: Final
         _claims.at_most(
             "equations_exact",
             "Eqs. 10, 11, S5 and the reduced map reproduce GD on (u, v) over the run (float64, max relative deviation)",
-            "Sec. 2.2, App. D.1", bound=1e-10, measured=exact.worst_residual, predicted="exact (0)",
+            "Sec. 2.2, App. D.1", bound=cfg.exact_tol, measured=exact.worst_residual, predicted="exact (0)",
         ),
         _claims.at_most(
             "lazy_kernel_constant",
             f"Lazy phase (η·λ0 ≤ {cfg.lazy_max_c}): the top eigenvalue moves by O(1/n): max n·|λ_final − λ0| "
             "over widths and seeds",
-            "Sec. 2.2, App. D.1", bound=10.0, measured=sweep.lazy_shift, predicted="O(1)",
+            "Sec. 2.2, App. D.1", bound=cfg.lazy_shift_max, measured=sweep.lazy_shift, predicted="O(1)",
         ),
         _claims.fraction(
             "catapult_converges",
@@ -305,13 +305,14 @@ def claims(cfg: FullModel, exact: EquationsExact, align: Alignment, final: Final
             "divergence_sharpens",
             f"The seed-to-seed spread of the threshold (mean excess over 4) at width {max(cfg.threshold_widths):.0e} "
             f"over that at width {min(cfg.threshold_widths)}",
-            "App. D.1", bound=0.5, measured=div.spread_ratio, predicted="→ 0 as n grows",
+            "App. D.1", bound=cfg.spread_ratio_max, measured=div.spread_ratio, predicted="→ 0 as n grows",
         ),
         _claims.at_most(
             "relu_lambda0_infinite_width",
             f"Toolkit check: ReLU net ({cfg.relu_depth} hidden layers, NTK param.), λ0 at width "
-            f"{max(cfg.relu_widths)} within 5% of the infinite-width NTK's (RMS over seeds, from the fit over widths)",
-            "NTK theory (Jacot et al. 2018), not a claim of the paper", bound=0.05, measured=relu.relu_rel_err,
+            f"{max(cfg.relu_widths)} within {cfg.relu_rel_err_max:.0%} of the infinite-width NTK's (RMS over seeds, from the fit "
+            "over widths)",
+            "NTK theory (Jacot et al. 2018), not a claim of the paper", bound=cfg.relu_rel_err_max, measured=relu.relu_rel_err,
             predicted=f"λ0(∞) = {relu.relu_lam_inf:.4g}",
         ),
         _claims.within(
@@ -324,11 +325,11 @@ def claims(cfg: FullModel, exact: EquationsExact, align: Alignment, final: Final
         _claims.at_most(
             "linear_converges_below_crit",
             "Linearized network, L = ‖f − y‖²/(2mk), Θ = JJᵀ/(mk): at 0.99 η_crit the loss never rises "
-            "(max_t L_t/L_0)", "App. A", bound=1.0, measured=norm.below_rise, predicted="< 1",
+            "(max_t L_t/L_0)", "App. A", bound=cfg.below_rise_max, measured=norm.below_rise, predicted="< 1",
         ),
         _claims.at_least(
             "linear_diverges_above_crit",
             f"The same at 1.01 η_crit: the loss grows (L_T/L_0 after {cfg.norm_steps} steps)", "App. A",
-            bound=10.0, measured=norm.above_growth, predicted="→ ∞",
+            bound=cfg.above_growth_min, measured=norm.above_growth, predicted="→ ∞",
         ),
     ]

@@ -21,6 +21,10 @@ __all__ = [
     "S7Record",
     "S7Thresholds",
     "thresholds",
+    "S7Widths",
+    "threshold_versus_width",
+    "S7WidthsReadout",
+    "widths_readout",
     "run_sweeps",
     "median_over_seeds",
     "measure",
@@ -74,6 +78,55 @@ class S7Thresholds(NamedTuple):
 def thresholds(relu: relu_toy.Sweep, linear: relu_toy.Sweep) -> S7Thresholds:
     return S7Thresholds(relu=relu_toy.largest_trainable(relu.cs.astype(float), relu.outcome).astype(float),
                         linear=relu_toy.largest_trainable(linear.cs.astype(float), linear.outcome).astype(float))
+
+
+class S7Widths(NamedTuple):
+    """Each seed's largest trainable η·λ0 at every width of ``cfg.widths``: the ReLU model and its
+    linear control from the same weights, (W, S) each."""
+
+    widths: np.ndarray
+    relu: np.ndarray
+    linear: np.ndarray
+
+    def rise(self) -> np.ndarray:
+        """(S,) per seed: the ReLU threshold's rise from the narrowest to the widest width, minus the
+        linear control's (a model whose threshold does not depend on the width gives 0)."""
+        return (self.relu[-1] - self.relu[0]) - (self.linear[-1] - self.linear[0])
+
+
+def threshold_versus_width(cfg: WarmupS7, at_width: S7Thresholds) -> S7Widths:
+    """The sweep of :func:`run_sweeps` at every width of ``cfg.widths`` (same seeds, rates and
+    steps), reduced to each seed's thresholds; ``at_width``: those of ``cfg.width``, already run."""
+    widths = tuple(int(w) for w in cfg.widths)
+    if len(widths) < 2 or list(widths) != sorted(set(widths)):
+        raise ValueError(f"cfg.widths must be at least two increasing widths; got {cfg.widths}")
+    relu, linear = [], []
+    for w in widths:
+        th = at_width if w == cfg.width else thresholds(*run_sweeps(cfg.replace(width=w)))
+        relu.append(th.relu)
+        linear.append(th.linear)
+    return S7Widths(widths=np.asarray(widths), relu=np.asarray(relu), linear=np.asarray(linear))
+
+
+class S7WidthsReadout(NamedTuple):
+    """The threshold against width, as the prose quotes it."""
+
+    s7_widths: str  # the widths, e.g. "32, 64, 128, 256"
+    s7_width_lo: int  # narrowest
+    s7_width_hi: int  # widest
+    s7_thr_relu: str  # mean largest trainable η·λ0 of the ReLU model at each width
+    s7_thr_linear: str  # ... of the linear control
+    s7_thr_relu_hi: float  # the ReLU mean at the widest width
+    s7_rise: float  # mean over seeds of the ReLU rise minus the linear rise (the claim's value)
+
+
+def widths_readout(by_width: S7Widths) -> S7WidthsReadout:
+    means = lambda a: ", ".join(f"{m:.1f}" for m in np.mean(a, axis=1))  # noqa: E731
+    return S7WidthsReadout(
+        s7_widths=", ".join(str(int(w)) for w in by_width.widths), s7_width_lo=int(by_width.widths[0]),
+        s7_width_hi=int(by_width.widths[-1]), s7_thr_relu=means(by_width.relu), s7_thr_linear=means(by_width.linear),
+        s7_thr_relu_hi=float(np.mean(by_width.relu[-1])), s7_rise=float(np.mean(by_width.rise())),
+    )
 
 
 def run_sweeps(cfg: WarmupS7) -> tuple[relu_toy.Sweep, relu_toy.Sweep]:
@@ -145,9 +198,9 @@ def measure(cfg: WarmupS7, relu: relu_toy.Sweep, linear: relu_toy.Sweep) -> S7Re
     )
 
 
-def claims(rec: S7Record, cfg: WarmupS7, th: S7Thresholds) -> list[_claims.Claim]:
+def claims(rec: S7Record, cfg: WarmupS7, th: S7Thresholds, by_width: S7Widths | None = None) -> list[_claims.Claim]:
     """The section's claims (App. C.1, Fig. S7), each with an outcome that would fail it; ``th``:
-    :func:`thresholds` of the two sweeps."""
+    :func:`thresholds` of the two sweeps; ``by_width``: :func:`threshold_versus_width`."""
     return [
         _claims.within_relative(
             "s7_lam0", f"ReLU model, x = 1: the mean of λ0 = ‖∂f/∂θ‖² over {cfg.lam0_draws} draws is 3/4 (its expectation at every width)",
@@ -177,6 +230,13 @@ def claims(rec: S7Record, cfg: WarmupS7, th: S7Thresholds) -> list[_claims.Claim
             _SOURCE, values=th.relu - th.linear, bound=0.0, predicted="> 0 (paper: η_max ≈ 12/λ0 against 4/λ0)",
             control="the linear model from the same weights",
         ),
+        *([] if by_width is None else [_claims.t_claim(
+            "s7_threshold_rises_with_width", f"ReLU's largest trainable η·λ0 rises with width, towards the paper's "
+            f"≈ 12: per seed, its rise from width {int(by_width.widths[0])} to {int(by_width.widths[-1])} minus its "
+            "linear control's", _SOURCE, values=by_width.rise(), bound=0.0,
+            predicted="> 0 (η_max ≈ 12/λ0 at the paper's width)",
+            control="the linear model from the same weights, whose threshold stays near 4 at every width",
+        )]),
         _claims.at_least(
             "s7_units_die", "Beyond 4/λ0 first-layer units die: rise of the dead fraction (trained runs, "
             "median) over the lazy runs'", _SOURCE, bound=cfg.die_bound, measured=rec.s7_dead_rise,
