@@ -233,7 +233,6 @@ class WarmupS7(Record):
     catapult_required: float = 0.9  # fraction of 2 < η·λ0 < 4 runs that must train with ηλ_100 < 2
     linear_tol: float = 1.0  # the linear control's η_max·λ0 lies within this of 4 (mean distance over seeds)
     beyond_bound: float = 5.0  # the linear runs from this η·λ0 on are counted as diverged or not (prose)
-    die_bound: float = 0.2  # dead first-layer fraction rises by at least this beyond 4/λ0
     trivial_required: float = 0.9  # fraction of runs beyond their seed's η_max that must end at f = 0
     # the threshold against width: the same sweep at these widths (``width`` among them, its runs reused)
     widths: tuple[int, ...] = ()

@@ -121,7 +121,8 @@ GOOD = ch.S7Record(
 )
 
 GOOD_TH = ch.S7Thresholds(relu=np.array([6.0, 7.0, 8.0, 9.0, 6.0, 7.0, 7.0, 8.0] * 4),
-                          linear=np.array([4.1, 4.3, 4.3, 4.5, 4.1, 4.3, 4.7, 4.3] * 4))
+                          linear=np.array([4.1, 4.3, 4.3, 4.5, 4.1, 4.3, 4.7, 4.3] * 4),
+                          relu_jump=np.array([0.2, 0.3, 0.25, 0.35] * 8), linear_jump=np.array([0.01, -0.01] * 16))
 
 # each claim, and a value of its measured field pushed past its bound (the failing outcome named)
 PUSHED = {
@@ -133,7 +134,9 @@ PUSHED = {
     "s7_linear_eta_max ": {"th": GOOD_TH._replace(linear=np.zeros(32))},
     # ReLU stopping where the linear net does (or above it at one seed only)
     "s7_relu_beyond_4": {"th": GOOD_TH._replace(relu=GOOD_TH.linear + np.r_[3.0, np.zeros(31)])},
-    "s7_units_die": {"s7_dead_rise": 0.05},  # no units dying
+    # no units dying at the threshold (as the linear control), or dying at one seed only
+    "s7_units_die_at_threshold": {"th": GOOD_TH._replace(relu_jump=GOOD_TH.linear_jump)},
+    "s7_units_die_at_threshold ": {"th": GOOD_TH._replace(relu_jump=np.r_[0.5, np.zeros(31)])},
     "s7_trivial": {"s7_trivial": 0.5},  # failed runs that do not end at f = 0
     "s7_no_divergence": {"s7_relu_diverged": 0.01},  # one ReLU run diverging
 }
@@ -161,8 +164,18 @@ def test_each_claim_fails_alone(case):
 def test_thresholds_per_seed(small_sweeps):
     _, (relu, lin) = small_sweeps
     th = ch.thresholds(relu, lin)
-    assert th.relu.shape == th.linear.shape == (relu.outcome.shape[0],)
+    assert th.relu.shape == th.linear.shape == th.relu_jump.shape == th.linear_jump.shape == (relu.outcome.shape[0],)
     np.testing.assert_array_equal(th.linear, rt.largest_trainable(lin.cs, lin.outcome))
+
+
+def test_dead_jump_is_the_run_at_the_threshold_against_the_seeds_catapult_runs():
+    cs = np.array([1.0, 3.0, 3.5, 6.0, 8.0])
+    outcome = np.array([[rt.TRAINED] * 4 + [rt.TRIVIAL], [rt.TRAINED] * 3 + [rt.TRIVIAL] * 2])
+    dead = np.zeros((2, 5, 2))
+    dead[:, :, -1] = [[0.5, 0.6, 0.7, 0.9, 1.0], [0.5, 0.6, 0.6, 1.0, 1.0]]
+    sweep = rt.Sweep(cs, None, None, None, None, dead, dead, outcome, 100.0, None)
+    jump = ch.dead_jump(sweep)
+    assert jump[0] == pytest.approx(0.9 - 0.65) and np.isnan(jump[1])  # seed 1 stops below 4: no value
 
 
 def test_measure_on_small_sweeps(small_sweeps):
