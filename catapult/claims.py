@@ -47,6 +47,7 @@ __all__ = [
     "fraction",
     "t_claim",
     "se_claim",
+    "estimated",
     "status",
     "CLAIM_CHANCE",
     "BOOK_CHANCE",
@@ -149,52 +150,114 @@ def _finite(x: Any) -> bool:
     return isinstance(x, numbers.Real) and math.isfinite(float(x))
 
 
-def within(id: str, statement: str, source: str, *, predicted: float, measured: float, tolerance: float) -> Claim:
+def _spread(id: str, values: Any, lo: float | None, hi: float | None, draws: int, over: str,
+            statistic: str = "each") -> dict[str, Any]:
+    """The robustness fields of a claim decided by a value lying in [lo, hi]. ``statistic="each"``:
+    ``values`` are that value in independent repeats (``over`` names them: "builds", this build's
+    first, or "inits", of which a rebuild draws ``draws`` anew, every one of which must lie inside),
+    and the chance is :func:`catapult.stats.draw_failure`. ``statistic="mean"``: the claim's value
+    is the mean of ``values`` (independent draws), and the chance is that a rebuild's mean over as
+    many draws leaves [lo, hi] (:func:`catapult.stats.rebuild_failure` on each side)."""
+    from . import stats
+
+    v = np.asarray(values, dtype=float).ravel()
+    if v.size < 2:
+        raise ValueError(f"claim {id}: a chance needs the value in at least two independent repeats, got {v.size}.")
+    finite = v[np.isfinite(v)]
+    mean, sd = (float(finite.mean()), float(finite.std(ddof=1))) if finite.size > 1 else (math.nan, math.nan)
+    if statistic == "mean":
+        se = sd / math.sqrt(finite.size)
+        chance = 1.0 if finite.size < v.size or not se > 0 else min(1.0, sum(
+            stats.rebuild_failure(sign * (mean - b) / se, int(v.size), crit=0.0)
+            for b, sign in ((lo, 1.0), (hi, -1.0)) if b is not None))
+        return dict(n=int(v.size), chance=chance,
+                    test=f"mean of {v.size} {over}: {_fmt(mean)} ± {_fmt(se)} (SE); a rebuild's mean leaves the range "
+                         "(noncentral t)")
+    if statistic != "each":
+        raise ValueError(f"statistic must be 'each' or 'mean', got {statistic!r}.")
+    chance = stats.draw_failure(v, lo, hi, draws=draws)
+    spread = f"mean {_fmt(mean)}, sd {_fmt(sd)}" if finite.size > 1 else "no spread"
+    every = "" if draws == 1 else f"; a rebuild draws {draws}, each must hold"
+    return dict(n=int(v.size), chance=chance, test=f"over {v.size} {over}: {spread} (normal fit{every})")
+
+
+def estimated(c: Claim, *, chance: float, n: int, test: str) -> Claim:
+    """``c`` with its chance to fail at another seed estimated by the caller (``n``: the independent
+    draws behind it; ``test``: how, in words), where no builder here fits the claim's statistic."""
+    return dataclasses.replace(c, chance=float(min(max(chance, 0.0), 1.0)), n=int(n), test=test)
+
+
+def within(id: str, statement: str, source: str, *, predicted: float, measured: float, tolerance: float,
+           replicates: Any = None, draws: int = 1, over: str = "builds", control: str = "",
+           statistic: str = "each") -> Claim:
     """Holds when |measured − predicted| ≤ tolerance (absolute). NaN never holds.
 
     A relative slack of 1e-9 on the tolerance keeps float rounding from deciding a tie
-    (e.g. a boundary measured exactly one grid step from the prediction).
+    (e.g. a boundary measured exactly one grid step from the prediction). With ``replicates``
+    (the measured value in independent repeats, see :func:`_spread`) the record carries its
+    chance to fail at another seed.
     """
     measured = float(measured)
-    ok = _finite(measured) and abs(measured - predicted) <= tolerance * (1 + 1e-9)
-    return Claim(id, statement, source, float(predicted), measured, f"± {tolerance:g}", ok)
+    slack = tolerance * (1 + 1e-9)
+    ok = _finite(measured) and abs(measured - predicted) <= slack
+    extra = {} if replicates is None else _spread(id, replicates, predicted - slack, predicted + slack, draws, over,
+                                                  statistic)
+    return Claim(id, statement, source, float(predicted), measured, f"± {tolerance:g}", ok, control=control, **extra)
 
 
-def within_relative(id: str, statement: str, source: str, *, predicted: float, measured: float, rtol: float) -> Claim:
-    """Holds when |measured − predicted| ≤ rtol·|predicted|."""
+def within_relative(id: str, statement: str, source: str, *, predicted: float, measured: float, rtol: float,
+                    replicates: Any = None, over: str = "builds", control: str = "", statistic: str = "each") -> Claim:
+    """Holds when |measured − predicted| ≤ rtol·|predicted| (``replicates``: as :func:`within`)."""
     measured = float(measured)
-    ok = _finite(measured) and abs(measured - predicted) <= rtol * abs(predicted)
-    return Claim(id, statement, source, float(predicted), measured, f"± {100 * rtol:g}%", ok)
+    tol = rtol * abs(predicted)
+    ok = _finite(measured) and abs(measured - predicted) <= tol
+    extra = {} if replicates is None else _spread(id, replicates, predicted - tol, predicted + tol, 1, over, statistic)
+    return Claim(id, statement, source, float(predicted), measured, f"± {100 * rtol:g}%", ok, control=control, **extra)
 
 
 def at_most(id: str, statement: str, source: str, *, bound: float, measured: float, predicted: Any = None,
-             control: str = "") -> Claim:
-    """Holds when measured ≤ bound (NaN never holds)."""
+            control: str = "", replicates: Any = None, draws: int = 1, over: str = "builds") -> Claim:
+    """Holds when measured ≤ bound (NaN never holds; ``replicates``: as :func:`within`)."""
     measured = float(measured)
     pred = f"≤ {bound:g}" if predicted is None else predicted
+    extra = {} if replicates is None else _spread(id, replicates, None, bound, draws, over)
     return Claim(id, statement, source, pred, measured, f"≤ {bound:g}", _finite(measured) and measured <= bound,
-                 control=control)
+                 control=control, **extra)
 
 
 def at_least(id: str, statement: str, source: str, *, bound: float, measured: float, predicted: Any = None,
-             control: str = "") -> Claim:
-    """Holds when measured ≥ bound (NaN never holds)."""
+             control: str = "", replicates: Any = None, draws: int = 1, over: str = "builds") -> Claim:
+    """Holds when measured ≥ bound (NaN never holds; ``replicates``: as :func:`within`)."""
     measured = float(measured)
     pred = f"≥ {bound:g}" if predicted is None else predicted
+    extra = {} if replicates is None else _spread(id, replicates, bound, None, draws, over)
     return Claim(id, statement, source, pred, measured, f"≥ {bound:g}", _finite(measured) and measured >= bound,
-                 control=control)
+                 control=control, **extra)
 
 
 def fraction(id: str, statement: str, source: str, *, passed: Iterable[bool], required: float = 1.0,
-             control: str = "") -> Claim:
-    """Holds when at least ``required`` of the cases passed; measured is the fraction that did."""
+             control: str = "", pooled: tuple[int, int] | None = None) -> Claim:
+    """Holds when at least ``required`` of the cases passed; measured is the fraction that did.
+
+    ``pooled``: (failed, run) over this build's cases and those of independent repeats of it; the
+    record then carries the chance that a rebuild has more failures than ``required`` allows
+    (:func:`catapult.stats.count_failure`; with ``required = 1`` it cannot be small)."""
+    from . import stats
+
     passed = np.asarray(list(passed) if not isinstance(passed, np.ndarray) else passed, dtype=bool).ravel()
     if passed.size == 0:
         return Claim(id, statement, source, f"{required:.0%} of cases", "no cases", "", False, control=control)
     frac = float(passed.mean())
     label = f"{int(passed.sum())}/{passed.size}"
+    extra: dict[str, Any] = {}
+    if pooled is not None:
+        failed, runs = (int(x) for x in pooled)
+        allowed = int(math.floor((1.0 - required) * passed.size + 1e-9))
+        extra = dict(n=runs, chance=stats.count_failure(failed, runs, passed.size, allowed),
+                     test=f"{failed:,} of {runs:,} runs failed over this build and its repeats; a rebuild may "
+                          f"fail {allowed} of {passed.size:,} (binomial, failure rate at its 90 % upper bound)")
     return Claim(id, statement, source, f"{required:.0%} of cases", label, f"≥ {required:.0%}", frac >= required,
-                 control=control)
+                 control=control, **extra)
 
 
 def _required_control(id: str, control: Any) -> str:

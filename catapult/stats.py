@@ -43,6 +43,9 @@ __all__ = [
     "TTest",
     "t_test",
     "rebuild_failure",
+    "draw_failure",
+    "median_failure",
+    "count_failure",
 ]
 
 
@@ -219,7 +222,6 @@ def rebuild_failure(t: float, n: int, alpha: float = 0.01, confidence: float = 0
     lower ``confidence`` bound of the noncentrality (the value at which the measured t is the
     ``confidence`` quantile) and returns P(T ≤ t_(1−alpha)) there. NaN or n < 2 gives 1: a claim
     without a test can fail at any rebuild, as far as its seeds tell."""
-    from scipy import optimize
     from scipy import stats as sps
 
     if not (0 < alpha < 1 and 0 < confidence < 1):
@@ -227,13 +229,87 @@ def rebuild_failure(t: float, n: int, alpha: float = 0.01, confidence: float = 0
     if n < 2 or not math.isfinite(t):
         return 1.0
     df = n - 1
-    t = float(np.clip(t, -60.0, 60.0))  # beyond |t| = 60 the chance is 0 or 1 to double precision anyway
     crit = float(sps.t.ppf(1 - alpha, df)) if crit is None else float(crit)
-    # The lower bound of the noncentrality: P(T ≤ t) falls from 1 to 0 as ncp grows.
+    return float(min(max(_nct_cdf(crit, df, _ncp_lower(t, df, confidence)), 0.0), 1.0))
+
+
+def _ncp_lower(t: float, df: int, confidence: float) -> float:
+    """The lower ``confidence`` bound of the noncentrality of a t statistic measured at ``t`` with
+    ``df`` degrees of freedom: the ncp at which ``t`` is the ``confidence`` quantile."""
+    from scipy import optimize
+
+    t = float(np.clip(t, -60.0, 60.0))  # beyond |t| = 60 the chance is 0 or 1 to double precision anyway
+    # P(T ≤ t) falls from 1 to 0 as ncp grows.
     gap = lambda ncp: _nct_cdf(t, df, ncp) - confidence  # noqa: E731
     lo, hi = min(t, 0.0) - 10.0, t  # the bound lies below t; at ncp = min(t, 0) - 10 the chance is 1 already
-    ncp = optimize.brentq(gap, lo, hi, xtol=1e-10) if gap(lo) > 0 > gap(hi) else lo
-    return float(min(max(_nct_cdf(crit, df, ncp), 0.0), 1.0))
+    return optimize.brentq(gap, lo, hi, xtol=1e-10) if gap(lo) > 0 > gap(hi) else lo
+
+
+def draw_failure(values: Any, lo: float | None = None, hi: float | None = None, *, draws: int = 1,
+                 confidence: float = 0.9) -> float:
+    """The chance that at least one of ``draws`` new values falls outside [``lo``, ``hi``] (either
+    may be None: no bound on that side), ``values`` being independent draws of the same quantity
+    (e.g. a claim's measured value in builds at other seeds, this build's first).
+
+    The values are taken as normal, with their mean and spread, conservatively: on each side the
+    margin (mean − bound)/σ is taken at its lower ``confidence`` bound (the noncentral t of the
+    measured margin in standard errors, as :func:`rebuild_failure` does), and the two sides'
+    chances add. Values with no spread at all give the distribution-free bound instead: all m
+    inside puts the chance per draw at most 1 − (1 − confidence)^(1/m). Fewer than two finite
+    values give 1."""
+    from scipy import stats as sps
+
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence}.")
+    if lo is None and hi is None:
+        raise ValueError("draw_failure needs a bound: lo, hi or both.")
+    v = np.asarray(values, dtype=float).ravel()
+    if not np.isfinite(v).all() or v.size < 2:
+        return 1.0
+    m = v.size
+    inside = (lo is None or bool(np.all(v >= lo))) and (hi is None or bool(np.all(v <= hi)))
+    sd = float(v.std(ddof=1))
+    if not sd > 0:
+        per_draw = 1.0 - (1.0 - confidence) ** (1.0 / m) if inside else 1.0
+    else:
+        per_draw = 0.0
+        for bound, sign in ((lo, 1.0), (hi, -1.0)):
+            if bound is not None:
+                t = sign * (float(v.mean()) - bound) / (sd / math.sqrt(m))
+                per_draw += float(sps.norm.sf(_ncp_lower(t, m - 1, confidence) / math.sqrt(m)))
+    per_draw = min(per_draw, 1.0)
+    return 1.0 if per_draw >= 1.0 else float(-math.expm1(int(draws) * math.log1p(-per_draw)))
+
+
+def median_failure(values: Any, lo: float | None = None, hi: float | None = None, confidence: float = 0.9) -> float:
+    """The chance that a rebuild's median of as many seeds as ``values`` has finite entries (one per
+    independent seed; NaN entries are left out, as a NaN-ignoring median does) falls outside [``lo``,
+    ``hi``]: that needs at least half of them outside, so the binomial tail at the chance per seed
+    of :func:`draw_failure` (normal fit, conservative)."""
+    from scipy import stats as sps
+
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return 1.0
+    p = draw_failure(v, lo, hi, confidence=confidence)
+    return float(sps.binom.sf(math.ceil(v.size / 2) - 1, v.size, p))
+
+
+def count_failure(failures: int, trials: int, n: int, allowed: int, confidence: float = 0.9) -> float:
+    """The chance that more than ``allowed`` of ``n`` new runs fail, given ``failures`` of ``trials``
+    runs failed here: the per-run failure rate at its upper ``confidence`` bound (Clopper-Pearson),
+    then the binomial tail. Runs at different settings (e.g. learning rates) fail with different
+    chances; the binomial with their mean chance is the wider tail, so the estimate stays
+    conservative. A claim that needs every run to pass (``allowed`` = 0) cannot show a small chance
+    from a finite sample: all of m runs passing puts it near ``confidence`` when n ≈ m."""
+    from scipy import stats as sps
+
+    failures, trials, n, allowed = int(failures), int(trials), int(n), int(allowed)
+    if trials < 1 or not 0 <= failures <= trials:
+        raise ValueError(f"need 0 ≤ failures ≤ trials and trials ≥ 1, got {failures} of {trials}.")
+    p = 1.0 if failures == trials else float(sps.beta.ppf(confidence, failures + 1, trials - failures))
+    return float(sps.binom.sf(allowed, n, p))
 
 
 def _nct_cdf(x: float, df: int, ncp: float) -> float:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -61,6 +61,7 @@ __all__ = [
     "Endpoints",
     "endpoints",
     "moved_boundary",
+    "bisect_c",
     "lr_sweep",
     "WidthSweep",
     "width_sweep",
@@ -497,6 +498,24 @@ def moved_boundary(cs, moved) -> float:
     return float(cs[moved].min()) if moved.any() else float("nan")
 
 
+def bisect_c(init: Init, n, lo: float, hi: float, beyond: Callable[[Init, Endpoints], np.ndarray], max_steps: int,
+             tol: float = 1e-6, settle: bool = False, iters: int = 20) -> np.ndarray:
+    """Per init, where ``beyond(init, endpoints)`` turns from False to True as c = ηλ0 grows in
+    [``lo``, ``hi``]: bisection, ``iters`` halvings of the bracket (so the threshold within
+    (hi − lo)/2^iters, no grid), every init of the batch at once (:func:`endpoints` with
+    ``max_steps``, ``tol`` and ``settle``). Returns the midpoint of each final bracket; NaN where
+    [lo, hi] does not bracket the switch (``beyond`` already true at lo or still false at hi)."""
+    shape = np.broadcast_shapes(np.shape(init.f0), np.shape(n))
+    a, b = np.full(shape, float(lo)), np.full(shape, float(hi))
+    ok = ~beyond(init, endpoints(init, a, n, max_steps, tol, settle)) & beyond(init, endpoints(init, b, n, max_steps,
+                                                                                              tol, settle))
+    for _ in range(int(iters)):
+        mid = 0.5 * (a + b)
+        up = beyond(init, endpoints(init, mid, n, max_steps, tol, settle))
+        a, b = np.where(up, a, mid), np.where(up, mid, b)
+    return np.where(ok, 0.5 * (a + b), np.nan)
+
+
 # ------------------------------------------------------------------ experiments
 
 
@@ -692,10 +711,13 @@ def boundaries(cs, phases) -> tuple[float, float]:
     return float(crit), float(div)
 
 
-def compare_with_gd(key: jax.Array, n: int, cs, steps: int, f_cap: float = 1e6) -> tuple[Init, np.ndarray]:
+def compare_with_gd(key: jax.Array, n: int, cs, steps: int, f_cap: float = 1e6,
+                    linearized: bool = False) -> tuple[Init, np.ndarray]:
     """Run eqs. 6-7 and explicit GD on (u, v) from one float64 init, for each c = ηλ0.
 
-    Returns the init and the max relative deviation (see ``max_relative_deviation``) per c.
+    Returns the init and the max relative deviation (see ``max_relative_deviation``) per c. With
+    ``linearized``, eqs. 6-7 lose their 1/n terms (the kernel frozen at λ0: the linearized model),
+    the control that departs from GD once the kernel moves.
     """
     cs = positive_array("c = eta * lambda0", cs)
     with precision.float64():
@@ -704,7 +726,7 @@ def compare_with_gd(key: jax.Array, n: int, cs, steps: int, f_cap: float = 1e6) 
         etas = cs / float(init.lam0)
         gd = simulate_gd(u, v, etas, steps).traj
         batch = Init(jnp.full(cs.shape, init.f0), jnp.full(cs.shape, init.lam0))
-        exact = simulate(batch, etas, n, steps)
+        exact = simulate(batch, etas, 1e300 if linearized else n, steps)  # 1/n → 0: the kernel frozen
     dev = np.array(
         [
             max_relative_deviation(

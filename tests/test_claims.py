@@ -242,3 +242,25 @@ def test_results_page_lists_unclaimed_predictions_with_status_and_the_total_chan
     rows = [line for line in page.splitlines() if line.startswith("| {doc}")]
     assert len(rows) == 3 and "contradicts the paper at this scale" in rows[-1]  # unclaimed rows come last
     assert r"\(n = 16\)" in rows[0] and r"\< 1e-6 %" in rows[0] and rows[1].endswith("| – | ✓ holds |")
+
+
+def test_builders_carry_a_chance_from_repeats():
+    c = claims.at_most("a", "s", "p", bound=1.0, measured=0.8, replicates=[0.8, 0.82, 0.79, 0.81], control="x")
+    assert c.holds and c.n == 4 and c.chance < 1e-6 and "over 4 builds" in c.test
+    far = claims.at_least("b", "s", "p", bound=0.79, measured=0.8, replicates=[0.8, 0.82, 0.79, 0.81])
+    assert far.chance > 0.1  # one repeat sits on the bound
+    w = claims.within("c", "s", "p", predicted=2.0, measured=2.003, tolerance=0.01,
+                      replicates=[2.003, 2.002, 2.0025], draws=3, over="inits")
+    assert w.n == 3 and "a rebuild draws 3" in w.test
+    m = claims.within_relative("d", "s", "p", predicted=0.75, measured=0.751, rtol=0.1,
+                               replicates=np.random.default_rng(0).normal(0.75, 0.17, 1024), over="draws",
+                               statistic="mean")
+    assert m.chance < 1e-6 and m.test.startswith("mean of 1024 draws")
+    f = claims.fraction("e", "s", "p", passed=[True] * 100, required=0.9, pooled=(0, 900))
+    assert f.chance < 1e-10 and f.n == 900
+    every = claims.fraction("f", "s", "p", passed=[True] * 100, required=1.0, pooled=(0, 900))
+    assert every.chance > 0.1  # "every run" cannot be shown with a small chance
+    with pytest.raises(ValueError, match="at least two"):
+        claims.at_most("g", "s", "p", bound=1.0, measured=0.5, replicates=[0.5])
+    e = claims.estimated(c, chance=2.0, n=3, test="t")
+    assert e.chance == 1.0 and e.n == 3

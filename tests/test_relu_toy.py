@@ -138,7 +138,7 @@ PUSHED = {
     "s7_units_die_at_threshold": {"th": GOOD_TH._replace(relu_jump=GOOD_TH.linear_jump)},
     "s7_units_die_at_threshold ": {"th": GOOD_TH._replace(relu_jump=np.r_[0.5, np.zeros(31)])},
     "s7_trivial": {"s7_trivial": 0.5},  # failed runs that do not end at f = 0
-    "s7_no_divergence": {"s7_relu_diverged": 0.01},  # one ReLU run diverging
+    "s7_no_divergence": {"s7_relu_diverged": 0.15},  # more ReLU runs diverging than diverged_max (10 %) allows
 }
 
 
@@ -216,3 +216,13 @@ def test_threshold_versus_width_reuses_the_main_width_and_checks_its_widths(smal
     assert ch.widths_readout(by).s7_widths == "16, 32"
     with pytest.raises(ValueError, match="increasing"):
         ch.threshold_versus_width(cfg.replace(widths=(32,)), th)
+
+
+def test_every_claim_carries_its_chance_from_the_sweeps_own_seeds():
+    cfg = settings("01_warmup_model", "smoke").s7.replace(widths=())
+    relu, linear = ch.run_sweeps(cfg)
+    rec = ch.measure(cfg, relu, linear)
+    th = ch.thresholds(relu, linear)
+    out = ch.claims(rec, cfg, th, relu=relu)
+    assert all(c.chance is not None and c.control for c in out), [(c.id, c.chance) for c in out]
+    assert {c.id for c in out} >= {"s7_lam0", "s7_lazy", "s7_catapult", "s7_trivial", "s7_no_divergence"}

@@ -155,3 +155,53 @@ def test_paired_differences_per_seed_count_the_finite_ones():
     d = stats.paired([3.0, 5.0, np.nan, 4.0], [1.0, 2.0, 0.0, 2.0])  # 2, 3, nan, 2
     assert d.n == 3 and d.mean == pytest.approx(7 / 3)
     assert d.z == pytest.approx(d.mean / d.se) and isinstance(d, stats.SeedDiff)
+
+
+# ------------------------------------------------- chances for claims that are not t tests
+
+
+def test_draw_failure_is_conservative_for_normal_repeats():
+    """Over many builds of 9 normal repeats, the estimated chance that a 10th falls below the bound
+    is at least the true chance in nearly 90 % of them (the confidence of the lower bound)."""
+    rng = np.random.default_rng(0)
+    true = float(stats_sps().norm.sf(3.0))  # the bound 3 sd below the mean
+    est = np.array([stats.draw_failure(rng.normal(0.0, 1.0, 9), lo=-3.0) for _ in range(400)])
+    assert 0.85 <= np.mean(est >= true) <= 0.95
+    # both sides add; many draws must all hold
+    v = rng.normal(0.0, 1.0, 50)
+    one = stats.draw_failure(v, lo=-4.0)
+    assert stats.draw_failure(v, lo=-4.0, hi=4.0) > one
+    assert stats.draw_failure(v, lo=-4.0, draws=10) == pytest.approx(1 - (1 - one) ** 10)
+
+
+def test_draw_failure_without_spread_or_values_says_what_it_can():
+    assert stats.draw_failure([2.0] * 9, lo=1.0) == pytest.approx(1 - 0.1 ** (1 / 9))
+    assert stats.draw_failure([2.0] * 9, lo=3.0) == 1.0
+    assert stats.draw_failure([2.0], lo=1.0) == 1.0
+    assert stats.draw_failure([2.0, np.nan, 2.1], lo=1.0) == 1.0
+    with pytest.raises(ValueError, match="needs a bound"):
+        stats.draw_failure([1.0, 2.0])
+
+
+def test_median_failure_needs_half_the_seeds_past_the_bound():
+    rng = np.random.default_rng(1)
+    v = rng.normal(1.0, 0.1, 32)
+    single = stats.draw_failure(v, lo=0.85)
+    assert stats.median_failure(v, lo=0.85) < single < 0.5
+    assert stats.median_failure(np.append(v, np.nan), lo=0.85) == stats.median_failure(v, lo=0.85)
+
+
+def test_count_failure_cannot_certify_every_run():
+    # none of m runs failed: a rebuild of m runs that must all pass fails with chance ≈ the confidence
+    assert stats.count_failure(0, 100, 100, 0) == pytest.approx(0.9, abs=0.01)
+    # allowing 10 % of them to fail, the same record is a strong claim
+    assert stats.count_failure(0, 900, 100, 10) < 1e-10
+    assert stats.count_failure(5, 5, 10, 3) == 1.0
+    with pytest.raises(ValueError):
+        stats.count_failure(3, 2, 10, 1)
+
+
+def stats_sps():
+    from scipy import stats as sps
+
+    return sps
