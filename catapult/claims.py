@@ -48,8 +48,14 @@ __all__ = [
     "t_claim",
     "se_claim",
     "estimated",
+    "REPEAT_STRIDE",
+    "decisive",
+    "Repeats",
+    "NO_REPEATS",
+    "repeat",
     "status",
     "CLAIM_CHANCE",
+    "NEARLY_ALL",
     "BOOK_CHANCE",
     "to_json",
     "save",
@@ -72,6 +78,9 @@ KEYS = ("id", "statement", "source", "predicted", "measured", "tolerance", "hold
 OPTIONAL_KEYS = ("n", "chance", "control", "test", "claimed", "contradicts", "reason")
 #: A scale claims a prediction only where its pilot's chance to fail at another seed is at most this.
 CLAIM_CHANCE = 1e-3
+#: A claim over many runs asks that at least this share of them pass: no finite sample can show that
+#: every run of a rebuild will (:func:`catapult.stats.count_failure`).
+NEARLY_ALL = 0.9
 #: The book's total (the sum of its claims' chances) stays at most this: fewer than 1 in 20 fresh
 #: machines fail the build.
 BOOK_CHANCE = 0.05
@@ -151,16 +160,22 @@ def _finite(x: Any) -> bool:
 
 
 def _spread(id: str, values: Any, lo: float | None, hi: float | None, draws: int, over: str,
-            statistic: str = "each") -> dict[str, Any]:
+            statistic: str = "each", log: bool = False) -> dict[str, Any]:
     """The robustness fields of a claim decided by a value lying in [lo, hi]. ``statistic="each"``:
     ``values`` are that value in independent repeats (``over`` names them: "builds", this build's
     first, or "inits", of which a rebuild draws ``draws`` anew, every one of which must lie inside),
     and the chance is :func:`catapult.stats.draw_failure`. ``statistic="mean"``: the claim's value
     is the mean of ``values`` (independent draws), and the chance is that a rebuild's mean over as
-    many draws leaves [lo, hi] (:func:`catapult.stats.rebuild_failure` on each side)."""
+    many draws leaves [lo, hi] (:func:`catapult.stats.rebuild_failure` on each side). With ``log``
+    the fit is to log10 of the values (and of the bounds): for positive values spread over decades."""
     from . import stats
 
     v = np.asarray(values, dtype=float).ravel()
+    if log:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.log10(v)
+        lo, hi = (None if b is None else math.log10(b) for b in (lo, hi))
+        over = f"{over} (log10)"
     if v.size < 2:
         raise ValueError(f"claim {id}: a chance needs the value in at least two independent repeats, got {v.size}.")
     finite = v[np.isfinite(v)]
@@ -216,21 +231,25 @@ def within_relative(id: str, statement: str, source: str, *, predicted: float, m
 
 
 def at_most(id: str, statement: str, source: str, *, bound: float, measured: float, predicted: Any = None,
-            control: str = "", replicates: Any = None, draws: int = 1, over: str = "builds") -> Claim:
-    """Holds when measured ≤ bound (NaN never holds; ``replicates``: as :func:`within`)."""
+            control: str = "", replicates: Any = None, draws: int = 1, over: str = "builds",
+            log: bool = False) -> Claim:
+    """Holds when measured ≤ bound (NaN never holds; ``replicates``: as :func:`within`, fitted in log10
+    with ``log``)."""
     measured = float(measured)
     pred = f"≤ {bound:g}" if predicted is None else predicted
-    extra = {} if replicates is None else _spread(id, replicates, None, bound, draws, over)
+    extra = {} if replicates is None else _spread(id, replicates, None, bound, draws, over, log=log)
     return Claim(id, statement, source, pred, measured, f"≤ {bound:g}", _finite(measured) and measured <= bound,
                  control=control, **extra)
 
 
 def at_least(id: str, statement: str, source: str, *, bound: float, measured: float, predicted: Any = None,
-             control: str = "", replicates: Any = None, draws: int = 1, over: str = "builds") -> Claim:
-    """Holds when measured ≥ bound (NaN never holds; ``replicates``: as :func:`within`)."""
+             control: str = "", replicates: Any = None, draws: int = 1, over: str = "builds",
+             log: bool = False) -> Claim:
+    """Holds when measured ≥ bound (NaN never holds; ``replicates``: as :func:`within`, fitted in log10
+    with ``log``)."""
     measured = float(measured)
     pred = f"≥ {bound:g}" if predicted is None else predicted
-    extra = {} if replicates is None else _spread(id, replicates, bound, None, draws, over)
+    extra = {} if replicates is None else _spread(id, replicates, bound, None, draws, over, log=log)
     return Claim(id, statement, source, pred, measured, f"≥ {bound:g}", _finite(measured) and measured >= bound,
                  control=control, **extra)
 
@@ -321,6 +340,66 @@ def se_claim(id: str, statement: str, source: str, *, z: float, n: int | None, c
     contradicts = float(sps.t.cdf(z, n - 1)) <= alpha  # the opposite side, at the same level
     return Claim(id, statement, source, predicted, z, f"t ≥ {crit:.2f} (p ≤ {alpha:g}, n = {n})", z >= crit, n=n,
                  chance=stats.rebuild_failure(z, n, alpha), control=control, test=test, contradicts=contradicts)
+
+
+# ------------------------------------------------- repeats: a chapter's claims at other seeds
+
+#: A chapter's repeats run at its settings' seeds shifted by i × this, i = 1 … n: far from the shift of any
+#: build (``--seed K``), so a build's repeats are seeds no build runs.
+REPEAT_STRIDE = 1_000_003
+
+
+def decisive(c: Claim) -> Any:
+    """What decides a claim, as a repeat records it: the measured value, or for a fraction
+    (measured "k/n") the pair (failed, runs)."""
+    if isinstance(c.measured, str) and "/" in c.measured:
+        k, n = (int(x) for x in c.measured.split("/"))
+        return (n - k, n)
+    return float(c.measured) if _finite(c.measured) or isinstance(c.measured, numbers.Real) else math.nan
+
+
+class Repeats:
+    """Each claim's :func:`decisive` value in rebuilds of a chapter at other seeds (:func:`repeat`):
+    what a chapter's claims function passes to the builders' ``replicates`` and ``pooled``."""
+
+    def __init__(self, values: Iterable[Mapping[str, Any]] | None) -> None:
+        self.values = None if values is None else [dict(v) for v in values]
+
+    def __len__(self) -> int:
+        return 0 if self.values is None else len(self.values)
+
+    def of(self, id: str, own: float) -> list[float] | None:
+        """This build's value ``own`` first, then the repeats' (None without repeats: no estimate)."""
+        return None if self.values is None else [float(own)] + [float(v[id]) for v in self.values]
+
+    def pooled(self, id: str, passed: Any) -> tuple[int, int] | None:
+        """(failed, runs) over this build's cases ``passed`` and the repeats' of the same fraction claim
+        (None without repeats). A repeat with no cases at all (the claim failed there) counts as as many
+        runs as this build's, all failed."""
+        if self.values is None:
+            return None
+        passed = np.asarray(passed, dtype=bool).ravel()
+        failed, runs = int((~passed).sum()), int(passed.size)
+        for v in self.values:
+            f, r = v[id] if isinstance(v[id], tuple) else (passed.size, passed.size)
+            failed, runs = failed + int(f), runs + int(r)
+        return failed, runs
+
+
+#: No repeats: the builders then attach no chance (e.g. inside a rebuild).
+NO_REPEATS = Repeats(None)
+
+
+def repeat(rebuild: Any, cfg: Any, n: int, decide: Mapping[str, Any] | None = None) -> Repeats:
+    """Run ``rebuild(cfg.shift_seeds(REPEAT_STRIDE * i))`` for i = 1 … ``n``: the chapter's claims
+    measured afresh at other seeds, and keep each claim's :func:`decisive` value (``decide``: per
+    claim id, a function of the claim that replaces it, e.g. a margin where the measured value is a
+    list)."""
+    decide = dict(decide or {})
+    out = []
+    for i in range(1, int(n) + 1):
+        out.append({c.id: decide.get(c.id, decisive)(c) for c in rebuild(cfg.shift_seeds(REPEAT_STRIDE * i))})
+    return Repeats(out)
 
 
 # ---------------------------------------------------------------- serialisation

@@ -93,13 +93,26 @@ class Trajectory(NamedTuple):
 # --------------------------------------------------------------------- setup
 
 
-def make_data(key: jax.Array, m: int, d: int, dtype=jnp.float32) -> Data:
-    """m inputs x ~ N(0, I_d/d) (so ‖x‖ ≈ 1) with random labels y ~ N(0, 1); needs m ≤ d."""
+def make_data(key: jax.Array, m: int, d: int, dtype=jnp.float32, gap: float | None = None) -> Data:
+    """m inputs x ~ N(0, I_d/d) (so ‖x‖ ≈ 1) with random labels y ~ N(0, 1); needs m ≤ d.
+
+    With ``gap``, the inputs' spectrum is set so that λ2/λ1 of XXᵀ (the ratio r of Θ0's top two
+    eigenvalues at infinite width, :func:`eigen_ratio`) is exactly ``gap``: X = U S Vᵀ keeps its
+    random singular vectors and its top singular value, and the others are scaled together until the
+    second is √gap times the first. Random inputs put r anywhere from about 0.6 to 0.98 at m = 8,
+    d = 40; Sec. 2.2's picture (only e0 unstable for 2 < ηλ0 < 2/r) needs a gap at every draw."""
     m, d = positive_int("samples m", m), positive_int("input dimension d", d)
     if m > d:
         raise ValueError(f"the full model reaches zero loss only if m <= d; got m = {m} > d = {d}.")
     kx, ky = jax.random.split(key)
-    return Data(jax.random.normal(kx, (m, d), dtype) / jnp.sqrt(d), jax.random.normal(ky, (m,), dtype))
+    x = jax.random.normal(kx, (m, d), dtype) / jnp.sqrt(d)
+    if gap is not None:
+        if not 0.0 < gap < 1.0 or m < 2:
+            raise ValueError(f"gap = λ2/λ1 must lie in (0, 1) with m >= 2 samples, got {gap} with m = {m}.")
+        u, sv, vt = jnp.linalg.svd(x, full_matrices=False)
+        sv = sv.at[1:].multiply(jnp.sqrt(gap) * sv[0] / sv[1])
+        x = (u * sv) @ vt
+    return Data(x, jax.random.normal(ky, (m,), dtype))
 
 
 def init_params(key: jax.Array, n: int, d: int, dtype=jnp.float32) -> Params:

@@ -15,7 +15,8 @@ from catapult.scales import SCALES, settings
 IDS = [
     "exact_equals_gd", "eta_crit", "eta_max", "lazy_kernel_constant", "lazy_shift_formula", "catapult_converges",
     "catapult_flattens", "final_curvature_limit", "catapult_loss_rises",
-    "divergent_blows_up", "duration_per_decade", "peak_loss_scales_with_n", "critical_exponent_below",
+    "divergent_blows_up", "duration_per_decade", "peak_loss_scales_with_n", "peak_loss_per_n",
+    "peak_loss_dwarfs_initial", "critical_exponent_below",
     "critical_exponent_above", "critical_exponent_finite_size",
 ]
 
@@ -24,7 +25,7 @@ def records() -> dict:
     return dict(
         cfg=settings("01_warmup_model", "smoke"),
         gd=ch1.GDAgreement(gd_dev=2e-15, gd_dev_divergent=1e-6, gd_dev_linearized=7e-4),
-        thr=ch1.Thresholds(crit=np.array([2.003, 2.002, 2.0025]), max=np.array([4.0, 4.0, 4.0])),
+        thr=ch1.Thresholds(crit=np.array([2.003, 2.002, 2.0025]), max=np.array([[4.0, 4.0], [4.0, 4.0]])),
         lazy=ch1.LazyKernel(shift_ratio_err=0.015, shift_err_control=0.4, lazy_exponent=-1.003, lazy_scaled_max=2.1),
         cat=ch1.CatapultEnd(catapult_runs=100, catapult_converged=100, median_steps=20, slowest_steps=5000, flat_ratio=0.80,
                             final_curvature_max=1.8, final_first=1.769, limit_first=1.770, final_second=1.282,
@@ -32,7 +33,8 @@ def records() -> dict:
                             exponent_second=-1.3),
         phases=ch1.PhaseChecks(catapult_loss_rose=np.ones(5, bool), divergent_blew_up=np.ones(3, bool)),
         dur=ch1.Duration(slope_per_decade=2.7, predicted_per_decade=2.6, duration_r2=0.99, peak_per_n=0.1,
-                         duration_slope=1.17, peak_ratio=0.94, loss0_median=0.23),
+                         duration_slope=1.17, peak_ratio=0.94, loss0_median=0.23, peak_per_n_worst=0.05,
+                         peak_over_l0_min=120.0),
         crit=ch1.CriticalExponents(exp_below=-0.96, exp_above=-0.82, exp_above_mid=-0.90, exp_above_wide=-0.93,
                                    exp_estimate=-0.81, exp_estimate_mid=-0.86, exp_estimate_wide=-0.90),
     )
@@ -53,7 +55,7 @@ BEYOND = [
     ("eta_crit", "thr", dict(crit=np.array([2.003, 2.02, 2.0025]))),
     ("eta_crit", "thr", dict(crit=np.array([2.003, 1.98, 2.0025]))),
     ("eta_crit", "thr", dict(crit=np.array([2.003, np.nan, 2.0025]))),
-    ("eta_max", "thr", dict(max=np.array([4.0, 3.98, 4.0]))),
+    ("eta_max", "thr", dict(max=np.array([[4.0, 3.98], [4.0, 4.0]]))),
     ("lazy_kernel_constant", "lazy", dict(lazy_exponent=-0.5)),
     ("lazy_kernel_constant", "lazy", dict(lazy_exponent=-1.06)),
     ("lazy_shift_formula", "lazy", dict(shift_ratio_err=0.06)),
@@ -64,6 +66,8 @@ BEYOND = [
     ("divergent_blows_up", "phases", dict(divergent_blew_up=_no(3))),
     ("duration_per_decade", "dur", dict(slope_per_decade=3.2)),
     ("peak_loss_scales_with_n", "dur", dict(peak_ratio=1.4)),
+    ("peak_loss_per_n", "dur", dict(peak_per_n_worst=0.07)),
+    ("peak_loss_dwarfs_initial", "dur", dict(peak_over_l0_min=8.0)),
     ("critical_exponent_below", "crit", dict(exp_below=-1.25)),
     ("critical_exponent_above", "crit", dict(exp_above=-0.69)),
     ("critical_exponent_finite_size", "crit", dict(exp_above_mid=-0.80)),
@@ -113,7 +117,7 @@ def test_boundaries_and_fig2_scales():
 def test_bisection_finds_the_boundaries_at_2_and_4_without_assuming_them():
     cfg = settings("01_warmup_model", "smoke")
     thr = ch1.thresholds(cfg)
-    assert thr.crit.shape == thr.max.shape == (cfg.probe_seeds,)
+    assert thr.crit.shape == (cfg.probe_seeds,) and thr.max.shape == (cfg.probe_seeds, len(ch1.MAX_WIDTHS))
     # λ moves by more than probe_moved·λ0 just above 2 (the step budget ends the slowest catapults)
     assert np.all((thr.crit > 2.0) & (thr.crit < 2.0 + ch1.THRESHOLD_TOL))
     assert np.all(np.abs(thr.max - 4.0) < 1e-5)  # eq. 7: κ − 4 only grows once positive
@@ -129,8 +133,8 @@ def test_bisect_c_brackets_or_says_nan():
 def test_repeats_give_every_claim_a_chance_to_fail_at_another_seed():
     cfg = settings("01_warmup_model", "smoke").replace(repeats=2)
     reps = ch1.repeats(cfg)
-    assert len(reps) == 2 and set(reps[0]) == set(IDS)
-    assert isinstance(reps[0]["catapult_converges"], tuple)  # (failed, runs) for a fraction
+    assert len(reps) == 2 and set(reps.values[0]) == set(IDS)
+    assert isinstance(reps.values[0]["catapult_converges"], tuple)  # (failed, runs) for a fraction
     rec = records()
     out = ch1.claims(**{**rec, "cfg": cfg}, reps=reps)
     assert all(c.chance is not None and 0.0 <= c.chance <= 1.0 and c.control for c in out), [

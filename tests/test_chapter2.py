@@ -33,10 +33,10 @@ def records() -> dict:
     )
 
 
-def _no(n: int, at: int = 0) -> np.ndarray:
-    """n passing cases but the one at ``at``."""
+def _no(n: int, at: int = 0, failing: int = 1) -> np.ndarray:
+    """n passing cases but ``failing`` of them from ``at`` on."""
     passed = np.ones(n, bool)
-    passed[at] = False
+    passed[at:at + failing] = False
     return passed
 
 
@@ -44,11 +44,12 @@ def _no(n: int, at: int = 0) -> np.ndarray:
 BEYOND = [
     ("equations_exact", "exact", dict(worst_residual=1e-9)),  # e.g. a float32 measurement, or a term dropped
     ("lazy_kernel_constant", "sweep", dict(lazy_shift=10.5)),
-    ("catapult_converges", "sweep", dict(catapult_converged=_no(24).reshape(3, 4, 2))),
+    # the claims over many runs allow claims.NEARLY_ALL (90 %) to pass: 3 of 24 failing is too many
+    ("catapult_converges", "sweep", dict(catapult_converged=_no(24, failing=3).reshape(3, 4, 2))),
     ("catapult_final_curvature", "final", dict(top_dev=0.08)),  # e.g. the warmup curve read as the top
     ("catapult_aligns", "align", dict(peak_align=0.85)),
-    ("aligns_before_flattening", "align", dict(aligned_first=_no(12, 5))),
-    ("no_divergence_below_4", "sweep", dict(stable_below_4=_no(20, 7))),
+    ("aligns_before_flattening", "align", dict(aligned_first=_no(12, 5, failing=2))),
+    ("no_divergence_below_4", "sweep", dict(stable_below_4=_no(20, 7, failing=3))),
     ("eta_max", "div", dict(eta_max_median=4.15)),
     ("divergence_sharpens", "div", dict(spread_ratio=0.9)),
     ("relu_lambda0_infinite_width", "relu", dict(relu_rel_err=0.06)),
@@ -148,3 +149,12 @@ def test_relu_lambda0_relative_errors_and_rate():
     assert (r.relu_rel_err, r.relu_rel_err_small) == (pytest.approx(0.025), pytest.approx(0.1))  # exact power law
     assert r.relu_slope == pytest.approx(-0.5)
     assert ch2.equations_exact({"a": np.array([1e-9, 2e-9]), "b": np.array([3e-10])}).worst_residual == 2e-9
+
+
+def test_repeats_give_every_claim_a_chance_and_a_control():
+    cfg = settings("02_full_model", "smoke").replace(repeats=2)
+    reps = ch2.repeats(cfg)
+    assert len(reps) == 2
+    out = ch2.claims(**{**records(), "cfg": cfg}, reps=reps)
+    assert all(c.chance is not None and c.control for c in out), [(c.id, c.chance) for c in out if c.chance is None]
+    assert {c.id: c.chance for c in out}["linear_converges_below_crit"] == 0.0  # seed-free: every mode shrinks

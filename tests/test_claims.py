@@ -264,3 +264,24 @@ def test_builders_carry_a_chance_from_repeats():
         claims.at_most("g", "s", "p", bound=1.0, measured=0.5, replicates=[0.5])
     e = claims.estimated(c, chance=2.0, n=3, test="t")
     assert e.chance == 1.0 and e.n == 3
+
+
+def test_repeat_runs_the_rebuild_at_other_seeds_and_keeps_what_decides():
+    from catapult.scales import settings
+
+    cfg = settings("01_warmup_model", "smoke")
+    seen = []
+
+    def rebuild(c):
+        seen.append(c.seed)
+        return [claims.at_most("x", "s", "p", bound=1.0, measured=0.1 * len(seen)),
+                claims.fraction("y", "s", "p", passed=[True, False, True]),
+                claims.fraction("z", "s", "p", passed=[])]
+
+    reps = claims.repeat(rebuild, cfg, 3)
+    assert seen == [cfg.seed + claims.REPEAT_STRIDE * i for i in (1, 2, 3)] and len(reps) == 3
+    assert reps.of("x", 0.5) == pytest.approx([0.5, 0.1, 0.2, 0.3])
+    assert reps.pooled("y", [True, True]) == (3, 11)
+    # a repeat with no cases counts as a failed build of as many runs as this one
+    assert reps.pooled("z", [True, True]) == (6, 8)
+    assert claims.decisive(claims.fraction("w", "s", "p", passed=[True] * 4)) == (0, 4)

@@ -129,3 +129,15 @@ def test_divergence_threshold_brackets_four_at_large_width():
     assert t.shape == (1, 8) and ((t >= 4.0) & (t <= 5.0)).all() and np.median(t) < 4.1
     with pytest.raises(ValueError, match="c_range"):
         fm.divergence_threshold(jax.random.PRNGKey(2), data, [1e8], 2, 10, c_range=(5.0, 4.0))
+
+
+def test_make_data_prescribes_the_eigengap_and_keeps_the_labels():
+    plain = fm.make_data(jax.random.PRNGKey(3), 8, 40)
+    gapped = fm.make_data(jax.random.PRNGKey(3), 8, 40, gap=0.8)
+    assert fm.eigen_ratio(gapped.X) == pytest.approx(0.8, abs=1e-5)
+    np.testing.assert_array_equal(plain.y, gapped.y)
+    # the top singular direction and value are the random draw's
+    top = lambda x: np.linalg.svd(np.asarray(x, float), compute_uv=False)[0]  # noqa: E731
+    assert top(gapped.X) == pytest.approx(top(plain.X), rel=1e-5)
+    with pytest.raises(ValueError, match="gap"):
+        fm.make_data(jax.random.PRNGKey(0), 8, 40, gap=1.2)

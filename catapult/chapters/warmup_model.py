@@ -10,7 +10,7 @@ glues them from :func:`bounds_text`.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 import jax
 import numpy as np
@@ -28,9 +28,13 @@ __all__ = [
     "BLOWUP_FACTOR",
     "DURATION_RTOL",
     "PEAK_RTOL",
+    "PEAK_PER_N",
+    "PEAK_PER_N_TOL",
+    "PEAK_MIN_WIDTH",
+    "PEAK_OVER_L0_WIDTH",
+    "PEAK_OVER_L0",
+    "MAX_WIDTHS",
     "CRITICAL_BELOW_TOL",
-    "CRITICAL_ABOVE",
-    "CRITICAL_ABOVE_TOL",
     "FINITE_SIZE_TOL",
     "PROSE_FORMATS",
     "ProseSettings",
@@ -40,7 +44,6 @@ __all__ = [
     "THRESHOLD_TOL",
     "NEARLY_ALL",
     "SWEEP_C",
-    "REPEAT_STRIDE",
     "GDAgreement",
     "gd_agreement",
     "Fig2Scales",
@@ -75,7 +78,6 @@ __all__ = [
     "critical_exponents",
     "claims",
     "rebuild",
-    "decisive",
     "repeats",
 ]
 
@@ -83,16 +85,15 @@ __all__ = [
 GD_BOUND = 1e-10
 #: eta_crit, eta_max: each initialization's threshold (found by bisection, no grid) within this of 2 and of 4.
 THRESHOLD_TOL = 0.01
-#: The claims over many runs hold for at least this share of them: a finite sample cannot show that
-#: every run of a rebuild will pass with a small chance to fail (catapult.stats.count_failure).
-NEARLY_ALL = 0.9
+#: The claims over many runs hold for at least this share of them (the book's rule, catapult.claims).
+NEARLY_ALL = _claims.NEARLY_ALL
 #: The range of c = η·λ0 of the Fig. 2 sweep; the thresholds are bisected inside it.
 SWEEP_C = (0.05, 4.6)
+#: eta_max: the divergence threshold is bisected at each of these widths.
+MAX_WIDTHS = (1e3, 1e4, 1e5)
 #: Halvings of each threshold's bracket (to within 2/2^20 ≈ 2e-6).
 BISECT_ITERS = 20
-#: The repeats behind each claim's chance run at the settings' seeds shifted by i × this, i = 1 … repeats:
-#: far from the shift of any build (``--seed K``).
-REPEAT_STRIDE = 1_000_003
+
 #: lazy_shift_formula: largest relative error of the leading-order shift (the next order is ~1% there).
 SHIFT_RTOL = 0.05
 #: lazy_kernel_constant: the exponent of |λ_final − λ0| against n is −1 within this.
@@ -107,11 +108,18 @@ BLOWUP_FACTOR = 1e6
 DURATION_RTOL = 0.2
 #: peak_loss_scales_with_n: relative tolerance on the ratio of peak/n across the widths.
 PEAK_RTOL = 0.3
+#: peak_loss_per_n: at c = 2.5 the median L_peak/n is this (derived and checked in float64; physics.md §5.5) ...
+PEAK_PER_N = 0.054
+#: ... within this, at every width from PEAK_MIN_WIDTH on.
+PEAK_PER_N_TOL = 0.01
+PEAK_MIN_WIDTH = 1e3
+#: peak_loss_dwarfs_initial: at widths from this on every run's loss peak exceeds PEAK_OVER_L0 × L0.
+PEAK_OVER_L0_WIDTH = 1e4
+PEAK_OVER_L0 = 10.0
 #: critical_exponent_below: the paper's −1 within this.
 CRITICAL_BELOW_TOL = 0.2
-#: critical_exponent_above: the model's finite-width exponent at n = 16,000 (−1 + O(1/ln n); about −0.8).
-CRITICAL_ABOVE = -0.85
-CRITICAL_ABOVE_TOL = 0.15
+# critical_exponent_above has no constant: the exponent at n = 16,000 lies within half its finite-width
+# correction of warmup.critical_exponent_estimate (−1 + O(1/ln n)), a window that leaves out the paper's −1.
 #: critical_exponent_finite_size: at the largest width the exponent above is −1 within this.
 FINITE_SIZE_TOL = 0.1
 
@@ -218,8 +226,6 @@ class BoundsText(NamedTuple):
     bound_lazy_exponent: str
     bound_flat: str
     bound_limit: str
-    bound_critical_above: str
-    bound_critical_above_tol: str
     bound_finite_size: str
     nearly_all: str  # the share of runs the claims over many runs require
 
@@ -230,8 +236,6 @@ def bounds_text() -> BoundsText:
         bound_lazy_exponent=f"{LAZY_EXPONENT_TOL:g}",
         bound_flat=f"{FLAT_RATIO:g}",
         bound_limit=f"{LIMIT_TOL:g}",
-        bound_critical_above=f"{CRITICAL_ABOVE:g}",
-        bound_critical_above_tol=f"{CRITICAL_ABOVE_TOL:g}",
         bound_finite_size=f"{FINITE_SIZE_TOL:g}",
         nearly_all=f"{NEARLY_ALL:.0%}",
     )
@@ -281,7 +285,7 @@ class Thresholds(NamedTuple):
     """η_crit·λ0 and η_max·λ0 of each initialization, found by bisection (no grid; Sec. 2.1)."""
 
     crit: np.ndarray  # [probe_seeds] smallest c whose λ moves by more than cfg.probe_moved·λ0 (width cfg.probe_width)
-    max: np.ndarray  # [probe_seeds] smallest c that diverges (width cfg.fig2_width)
+    max: np.ndarray  # [probe_seeds, W] smallest c that diverges, at each width of MAX_WIDTHS
 
 
 def thresholds(cfg: Warmup) -> Thresholds:
@@ -291,7 +295,7 @@ def thresholds(cfg: Warmup) -> Thresholds:
     η_crit: bisection over c in ``cfg.probe_cs`` of "λ moved": |λ_final − λ0|/λ0 > ``cfg.probe_moved``
     after at most ``cfg.sweep_steps`` steps, at width ``cfg.probe_width``, where a lazy run's O(1/n)
     shift is invisible and a catapult run's is O(1). η_max: bisection over c from ``cfg.probe_cs[1]``
-    to the sweep's top of "the run diverged", at the width of Fig. 2."""
+    to the sweep's top of "the run diverged", at each width of :data:`MAX_WIDTHS`."""
     def moved(init: warmup.Init, e: warmup.Endpoints) -> np.ndarray:
         return np.abs(e.lam_shift) / init.lam0 > cfg.probe_moved
 
@@ -301,15 +305,16 @@ def thresholds(cfg: Warmup) -> Thresholds:
     probe = warmup.draw_init((cfg.endpoint_seed, 0), cfg.probe_width, (cfg.probe_seeds,))
     crit = warmup.bisect_c(probe, cfg.probe_width, *cfg.probe_cs, moved, cfg.sweep_steps, cfg.convergence_tol,
                            settle=True, iters=BISECT_ITERS)
-    wide = warmup.draw_init((cfg.endpoint_seed, 7), cfg.fig2_width, (cfg.probe_seeds,))
-    top = warmup.bisect_c(wide, cfg.fig2_width, cfg.probe_cs[1], SWEEP_C[1], diverged, cfg.sweep_steps,
+    widths = np.asarray(MAX_WIDTHS)[None, :]
+    wide = warmup.draw_init((cfg.endpoint_seed, 7), widths, (cfg.probe_seeds, widths.size))
+    top = warmup.bisect_c(wide, widths, cfg.probe_cs[1], SWEEP_C[1], diverged, cfg.sweep_steps,
                           cfg.convergence_tol, iters=BISECT_ITERS)
     return Thresholds(crit=crit, max=top)
 
 
 def _worst(values: np.ndarray, target: float) -> float:
     """The entry farthest from ``target`` (NaN counts as farthest)."""
-    v = np.asarray(values, dtype=float)
+    v = np.asarray(values, dtype=float).ravel()
     return float(v[np.argmax(np.where(np.isfinite(v), np.abs(v - target), np.inf))])
 
 
@@ -503,11 +508,17 @@ class Duration(NamedTuple):
     duration_slope: float  # fitted steps per unit ln n
     peak_ratio: float  # peak/n at the largest width over that at the smallest
     loss0_median: float  # median initial loss over all widths and seeds (f0²/2, O(1) at any width)
+    peak_per_n_worst: float  # of the widths ≥ PEAK_MIN_WIDTH, the median peak/n farthest from PEAK_PER_N
+    peak_over_l0_min: float  # smallest L_peak/L0 over every seed at widths ≥ PEAK_OVER_L0_WIDTH
 
 
 def duration(ws: warmup.WidthSweep, c: float) -> Duration:
     """``ws``: ``warmup.width_sweep`` at c = η·λ0."""
     peaks = peak_per_width(ws)
+    wide = ws.widths >= PEAK_MIN_WIDTH
+    wider = ws.widths >= PEAK_OVER_L0_WIDTH
+    if not (wide.any() and wider.any()):
+        raise ValueError(f"the width sweep needs widths ≥ {PEAK_OVER_L0_WIDTH:g}, got {ws.widths.tolist()}.")
     return Duration(
         slope_per_decade=ws.fit.slope * np.log(10),
         predicted_per_decade=warmup.duration_slope_per_decade(c),
@@ -516,6 +527,8 @@ def duration(ws: warmup.WidthSweep, c: float) -> Duration:
         duration_slope=ws.fit.slope,
         peak_ratio=float(peaks[-1] / peaks[0]),
         loss0_median=float(np.median(ws.loss0)),
+        peak_per_n_worst=_worst(peaks[wide], PEAK_PER_N),
+        peak_over_l0_min=float(np.min(ws.peak_loss[wider] / ws.loss0[wider])),
     )
 
 
@@ -665,26 +678,15 @@ def kink_claims(cfg: Warmup, k: Kink) -> list[_claims.Claim]:
     ]
 
 
-Repeats = Sequence[Mapping[str, Any]]
-
-
 def claims(cfg: Warmup, gd: GDAgreement, thr: Thresholds, lazy: LazyKernel, cat: CatapultEnd, phases: PhaseChecks,
-           dur: Duration, crit: CriticalExponents, reps: Repeats | None = None) -> list[_claims.Claim]:
+           dur: Duration, crit: CriticalExponents, reps: _claims.Repeats | None = None) -> list[_claims.Claim]:
     """The chapter's claims (Sec. 2.1, Fig. 2, S12, App. E). ``reps``: :func:`repeats`, each claim's
     :func:`decisive` value in rebuilds at other seeds; with them every claim carries its chance to
     fail at another seed (without, e.g. inside :func:`rebuild`, none does)."""
     p = prose_settings(cfg)
     converged = np.arange(cat.catapult_runs) < cat.catapult_converged
 
-    def rep(id: str, own: float) -> list[float] | None:
-        return None if reps is None else [own] + [float(r[id]) for r in reps]
-
-    def pooled(id: str, passed: np.ndarray) -> tuple[int, int] | None:
-        passed = np.asarray(passed, bool)
-        if reps is None:
-            return None
-        return (int((~passed).sum()) + sum(int(r[id][0]) for r in reps),
-                int(passed.size) + sum(int(r[id][1]) for r in reps))
+    rep, pooled = (reps or _claims.NO_REPEATS).of, (reps or _claims.NO_REPEATS).pooled
 
     nearly = f"at least {NEARLY_ALL:.0%} of runs"
     margin = _approach_margin([crit.exp_above, crit.exp_above_mid, crit.exp_above_wide], -1.0, FINITE_SIZE_TOL)
@@ -693,7 +695,7 @@ def claims(cfg: Warmup, gd: GDAgreement, thr: Thresholds, lazy: LazyKernel, cat:
             "exact_equals_gd",
             "Eqs. 6–7 reproduce explicit GD on (u, v) (float64, lazy and catapult runs, max relative deviation)",
             "Sec. 2.1, eqs. 4–7", bound=GD_BOUND, measured=gd.gd_dev, predicted="exact (0)",
-            replicates=rep("exact_equals_gd", gd.gd_dev),
+            replicates=rep("exact_equals_gd", gd.gd_dev), log=True,
             control=f"the linearized model (eqs. 6–7 without their 1/n terms) from the same init: "
                     f"{gd.gd_dev_linearized:.1e}",
         ),
@@ -706,8 +708,8 @@ def claims(cfg: Warmup, gd: GDAgreement, thr: Thresholds, lazy: LazyKernel, cat:
             control="the linearized model, whose kernel never moves (no threshold)",
         ),
         _claims.within(
-            "eta_max", f"Training first diverges at η·λ0 = 4: each of {cfg.probe_seeds} inits' threshold at width "
-            f"{p.fig2_width:,}, by bisection (the one farthest from 4)",
+            "eta_max", f"Training first diverges at η·λ0 = 4: each of {cfg.probe_seeds} inits' threshold at widths "
+            f"{', '.join(f'{w:,.0f}' for w in MAX_WIDTHS)}, by bisection (the one farthest from 4)",
             "Sec. 2.1, Fig. 2", predicted=4.0, measured=_worst(thr.max, warmup.C_MAX), tolerance=THRESHOLD_TOL,
             control="the linearized model, which diverges from η·λ0 = 2",
         ),
@@ -785,6 +787,23 @@ def claims(cfg: Warmup, gd: GDAgreement, thr: Thresholds, lazy: LazyKernel, cat:
                     f"{cfg.duration_widths[-1] / cfg.duration_widths[0]:.0e})",
         ),
         _claims.within(
+            "peak_loss_per_n",
+            f"At η·λ0 = {cfg.duration_c:g} the loss peaks at L_peak ≈ {PEAK_PER_N:g}·n: the median over "
+            f"{cfg.duration_seeds} seeds of L_peak/n at each width from {PEAK_MIN_WIDTH:,.0f} on (the width farthest "
+            "from it)", "Sec. 2.1 (f² grows to O(n); the constant derived from eqs. 6–7)", predicted=PEAK_PER_N,
+            measured=dur.peak_per_n_worst, tolerance=PEAK_PER_N_TOL,
+            replicates=rep("peak_loss_per_n", dur.peak_per_n_worst),
+            control="the lazy runs, whose loss peaks at L0 = O(1), so L_peak/n → 0",
+        ),
+        _claims.at_least(
+            "peak_loss_dwarfs_initial",
+            f"At η·λ0 = {cfg.duration_c:g} and every width from {PEAK_OVER_L0_WIDTH:,.0f} on, every seed's loss "
+            f"peak exceeds {PEAK_OVER_L0:g} L0 (the smallest L_peak/L0 over {cfg.duration_seeds} seeds per width)",
+            "Sec. 2.1 (the catapult's loss spike)", bound=PEAK_OVER_L0, measured=dur.peak_over_l0_min,
+            replicates=rep("peak_loss_dwarfs_initial", dur.peak_over_l0_min), log=True,
+            control="the lazy runs, whose loss never exceeds L0",
+        ),
+        _claims.within(
             "critical_exponent_below",
             f"Steps to converge ∝ |η − η_crit|^p below η_crit (width {cfg.critical_width:,})",
             "App. E, Fig. S12", predicted=-1.0, measured=crit.exp_below, tolerance=CRITICAL_BELOW_TOL,
@@ -793,11 +812,12 @@ def claims(cfg: Warmup, gd: GDAgreement, thr: Thresholds, lazy: LazyKernel, cat:
         ),
         _claims.within(
             "critical_exponent_above",
-            f"Steps to converge ∝ |η − η_crit|^p above η_crit at width {cfg.critical_width:,}: the model's "
-            "finite-width exponent (the paper reports ≈ −1)",
-            "App. E, Fig. S12", predicted=CRITICAL_ABOVE, measured=crit.exp_above, tolerance=CRITICAL_ABOVE_TOL,
+            f"Steps to converge ∝ |η − η_crit|^p above η_crit at width {cfg.critical_width:,}: p is the model's "
+            f"finite-width exponent −1 + O(1/ln n) ({crit.exp_estimate:.3f}, App. E's derivation corrected here), "
+            "within half its distance from the paper's −1", "App. E, Fig. S12",
+            predicted=crit.exp_estimate, measured=crit.exp_above, tolerance=abs(crit.exp_estimate + 1.0) / 2,
             replicates=rep("critical_exponent_above", crit.exp_above),
-            control="a time to converge without critical slowing down (exponent 0)",
+            control="the paper's exponent −1, outside the window",
         ),
         _approaches(
             "critical_exponent_finite_size",
@@ -838,19 +858,8 @@ def rebuild(cfg: Warmup) -> list[_claims.Claim]:
                   catapult_end(catapult_runs(cfg)), checks, duration(ws, cfg.duration_c), crit)
 
 
-def decisive(c: _claims.Claim) -> Any:
-    """What decides a claim of :func:`claims`, as a repeat records it: the measured value; for a
-    fraction ("k/n") the (failed, runs) pair; for the finite-size exponents their margin."""
-    if c.id == "critical_exponent_finite_size":
-        return _approach_margin(c.measured, -1.0, FINITE_SIZE_TOL)
-    if isinstance(c.measured, str) and "/" in c.measured:
-        k, n = (int(x) for x in c.measured.split("/"))
-        return (n - k, n)
-    return float(c.measured)
-
-
-def repeats(cfg: Warmup) -> list[dict[str, Any]]:
-    """Each claim's :func:`decisive` value in ``cfg.repeats`` rebuilds, at the seeds shifted by
-    :data:`REPEAT_STRIDE` × 1, 2, …: the draws the claims' chances to fail at another seed come from."""
-    return [{c.id: decisive(c) for c in rebuild(cfg.shift_seeds(REPEAT_STRIDE * i))}
-            for i in range(1, cfg.repeats + 1)]
+def repeats(cfg: Warmup) -> _claims.Repeats:
+    """Each claim's decisive value in ``cfg.repeats`` rebuilds at other seeds (:func:`catapult.claims.repeat`
+    of :func:`rebuild`): the draws the claims' chances to fail at another seed come from."""
+    margin = lambda c: _approach_margin(c.measured, -1.0, FINITE_SIZE_TOL)  # noqa: E731
+    return _claims.repeat(rebuild, cfg, cfg.repeats, {"critical_exponent_finite_size": margin})
