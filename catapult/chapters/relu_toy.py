@@ -32,6 +32,7 @@ __all__ = [
     "median_over_seeds",
     "measure",
     "claims",
+    "lam0_draws",
     "LAM0_INF",
     "LAZY_MAX_C",
 ]
