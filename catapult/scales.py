@@ -360,6 +360,8 @@ class FullModel(Settings):
     convergence_tol: float = 1e-3  # converged: loss below this after sweep_steps (the slowest mode is slow)
     final_c_range: tuple[float, float] = (2.2, 2.8)  # η·λ0 where the warmup limit exists (<= 2.8)
     final_curvature_tol: float = 0.05  # |η·λ_top − prediction| at the largest width (finite-n ~ n^-1/2)
+    d1_tol: float = 0.2  # App. D.1's top-eigenvalue update: the drop of λ_top over the catapult within this (relative)
+    d1_margin: float = 0.2  # ... where η·λ0·r ≤ 2 − this (e1 decays), and misses it where η·λ0·r ≥ 2 + this (e1 grows)
     # the divergence threshold by bisection, many seeds, widths where the reduced map costs the same
     threshold_widths: tuple[float, ...]  # widths
     threshold_seeds: int  # initializations per width

@@ -12,7 +12,7 @@ from catapult.scales import settings
 
 IDS = [
     "equations_exact", "lazy_kernel_constant", "catapult_converges", "catapult_final_curvature", "catapult_aligns",
-    "aligns_before_flattening", "no_divergence_below_4", "eta_max", "divergence_sharpens",
+    "aligns_before_flattening", "d1_update_while_aligned", "d1_update_fails_when_split", "no_divergence_below_4", "eta_max", "divergence_sharpens",
     "relu_lambda0_infinite_width", "relu_lambda0_rate", "linear_converges_below_crit", "linear_diverges_above_crit",
 ]
 
@@ -30,6 +30,8 @@ def records() -> dict:
         div=ch2.Divergence(eta_max_median=4.03, spread_small=0.4, spread_large=0.05, spread_ratio=0.125),
         relu=ch2.ReluLambda0(relu_rel_err=0.02, relu_rel_err_small=0.1, relu_lam_inf=1.6, relu_slope=-0.48),
         norm=ch2.Normalization(norm_lam0=0.2, norm_eta_crit=10.0, below_rise=0.7, above_growth=1e6),
+        d1=ch2.D1Update(d1_err_aligned=0.001, d1_err_split=0.45, d1_err_by_width=np.array([0.1, 0.001]), d1_steps=150,
+                        d1_aligned_c=2.25, d1_split_c=2.75),
     )
 
 
@@ -56,6 +58,8 @@ BEYOND = [
     ("relu_lambda0_rate", "relu", dict(relu_slope=-0.25)),  # e.g. a drift of O(n^-1/4)
     ("linear_converges_below_crit", "norm", dict(below_rise=1.5)),  # e.g. Θ normalized by m only
     ("linear_diverges_above_crit", "norm", dict(above_growth=0.5)),  # e.g. λ0 overestimated by 2%
+    ("d1_update_while_aligned", "d1", dict(d1_err_aligned=0.3)),  # e.g. the update missing a term
+    ("d1_update_fails_when_split", "d1", dict(d1_err_split=0.05)),  # a split error the update would not notice
 ]
 
 

@@ -9,7 +9,7 @@ prose glues (``claims.glue_all(record, ...)``). :func:`claims` builds the chapte
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import jax
 import numpy as np
@@ -30,6 +30,9 @@ __all__ = [
     "ALIGNED",
     "Alignment",
     "alignment",
+    "d1_update_error",
+    "D1Update",
+    "d1_update",
     "FinalCurvature",
     "final_curvature",
     "SweepChecks",
@@ -144,6 +147,58 @@ def alignment(sweep: full_model.Sweep, catapult_c_range: tuple[float, float], ra
     )
 
 
+def d1_update_error(sweep: full_model.Sweep, X: Any) -> np.ndarray:
+    """App. D.1's top-eigenvalue update λ′ = λ + (η‖ζ‖²/n)(ηλ − 4), ζ = Xᵀf̃/m, summed over the
+    tracked steps of every run, against the exact change of λ_top over the same steps: the relative
+    error |Σ Δλ_D1 − (λ_K − λ_0)| / |λ_K − λ_0|, (W, C, S); NaN for a run that diverged."""
+    X = np.asarray(X, dtype=float)
+    K = _tracked(sweep)
+    err, lam = sweep.traj.error[..., :K, :], sweep.traj.lam[..., :K]
+    m = X.shape[0]
+    zeta2 = np.einsum("...ta,ab,...tb->...t", err, X @ X.T, err) / m**2
+    eta, n = sweep.eta[..., None], sweep.widths[:, None, None, None]
+    step = (eta * zeta2 / n) * (eta * lam - 4.0)
+    exact = lam[..., -1] - lam[..., 0]
+    with np.errstate(divide="ignore", invalid="ignore"):  # a lazy run whose λ does not move at all: inf or NaN
+        return np.abs(np.sum(step[..., :-1], axis=-1) - exact) / np.abs(exact)
+
+
+def _tracked(sweep: full_model.Sweep) -> int:
+    """How many steps from t = 0 carry λ_t (``lr_width_sweep(..., tracked=K)`` gives K + 1, and the last step)."""
+    return int(np.sum(np.isfinite(sweep.traj.lam).any(axis=(0, 1, 2))[:-1]))
+
+
+class D1Update(NamedTuple):
+    """App. D.1's top-eigenvalue update against the exact λ_top over the catapult, at the largest width."""
+
+    d1_err_aligned: float  # max over seeds and the catapult rates with c·r ≤ 2 − margin (only e0 unstable)
+    d1_err_split: float  # median over seeds and the catapult rates with c·r ≥ 2 + margin (the error splits over e0, e1)
+    d1_err_by_width: np.ndarray  # median over seeds and the aligned rates, per width
+    d1_steps: int  # steps the sums run over (the tracked ones)
+    d1_aligned_c: float  # the largest aligned η·λ0 (2 − margin)/r
+    d1_split_c: float  # the smallest split η·λ0 (2 + margin)/r
+
+
+def d1_update(sweep: full_model.Sweep, X: Any, catapult_c_range: tuple[float, float], ratio: float,
+              margin: float) -> D1Update:
+    """``sweep`` with λ_t tracked through the catapult (``tracked=K``); ``ratio``: r = λ2/λ1. The second
+    direction is stable, decaying by |1 − c·r| ≤ 1 − ``margin`` per step, for c·r ≤ 2 − margin, and grows
+    for c·r ≥ 2 + margin; the rates between are left out (there e1 barely moves either way)."""
+    err = d1_update_error(sweep, X)
+    cs = sweep.cs
+    cat = _between(cs, *catapult_c_range)
+    aligned, split = cat & (cs * ratio <= 2 - margin), cat & (cs * ratio >= 2 + margin)
+    nan = float("nan")
+    return D1Update(
+        d1_err_aligned=float(np.max(err[-1, aligned])) if aligned.any() else nan,
+        d1_err_split=float(np.median(err[-1, split])) if split.any() else nan,
+        d1_err_by_width=np.array([np.median(e[aligned]) if aligned.any() else nan for e in err]),
+        d1_steps=_tracked(sweep) - 1,
+        d1_aligned_c=(2 - margin) / ratio,
+        d1_split_c=(2 + margin) / ratio,
+    )
+
+
 class FinalCurvature(NamedTuple):
     """η·λ_top at the end of the catapult against the warmup's limit (Sec. 2.1-2.2, App. D.1)."""
 
@@ -255,7 +310,7 @@ def normalization(lam0: float, losses: np.ndarray) -> Normalization:
 
 
 def claims(cfg: FullModel, exact: EquationsExact, align: Alignment, final: FinalCurvature, sweep: SweepChecks,
-           div: Divergence, relu: ReluLambda0, norm: Normalization,
+           div: Divergence, relu: ReluLambda0, norm: Normalization, d1: D1Update,
            reps: _claims.Repeats | None = None) -> list[_claims.Claim]:
     """The chapter's claims (Sec. 2.2, App. D.1, App. A). ``reps``: :func:`repeats`; with them every
     claim carries its chance to fail at another seed."""
@@ -312,6 +367,25 @@ def claims(cfg: FullModel, exact: EquationsExact, align: Alignment, final: Final
             "Sec. 2.2", passed=align.aligned_first, required=_claims.NEARLY_ALL,
             pooled=pooled("aligns_before_flattening", align.aligned_first),
             control="the lazy runs, in which λ never falls and the error does not align",
+        ),
+        _claims.at_most(
+            "d1_update_while_aligned",
+            f"App. D.1's top-eigenvalue update λ′ = λ + (η‖ζ‖²/n)(ηλ − 4) accounts for the exact drop of λ_top over "
+            f"the catapult ({d1.d1_steps} steps) where only e0 is unstable (η·λ0 ≤ {d1.d1_aligned_c:.2f}), width "
+            f"{max(cfg.sweep_widths)}: largest |Σ Δλ_D1 − Δλ|/|Δλ| over those rates and seeds",
+            "App. D.1", bound=cfg.d1_tol, measured=d1.d1_err_aligned, predicted="→ 0",
+            replicates=rep("d1_update_while_aligned", d1.d1_err_aligned),
+            control=f"the runs from η·λ0 = {d1.d1_split_c:.2f} on, where the error splits between e0 and e1: off by "
+                    f"{d1.d1_err_split:.0%} (median)",
+        ),
+        _claims.at_least(
+            "d1_update_fails_when_split",
+            f"Above 2/r the error splits between e0 and e1 and the same update misses the drop of λ_top (median "
+            f"|Σ Δλ_D1 − Δλ|/|Δλ| over the catapult rates from η·λ0 = {d1.d1_split_c:.2f} on and seeds, width "
+            f"{max(cfg.sweep_widths)})",
+            "App. D.1 (its caveat)", bound=cfg.d1_tol, measured=d1.d1_err_split, predicted="O(1)",
+            replicates=rep("d1_update_fails_when_split", d1.d1_err_split),
+            control=f"the runs up to η·λ0 = {d1.d1_aligned_c:.2f}, where it holds to {d1.d1_err_aligned:.1%}",
         ),
         _claims.fraction(
             "no_divergence_below_4", f"Runs with η·λ0 < 4 do not diverge (any width, any seed; {nearly})",
@@ -408,7 +482,8 @@ def rebuild(cfg: FullModel) -> list[_claims.Claim]:
     return claims(cfg, equations_exact(residuals), alignment(sweep, cfg.catapult_c_range, ratio),
                   final_curvature(sweep, ratio, cfg.final_c_range),
                   sweep_checks(sweep, cfg.lazy_max_c, cfg.catapult_c_range, cfg.convergence_tol), divergence(threshold),
-                  relu_lambda0(lam_inf, lam_finite, cfg.relu_widths), normalization(lam_norm, losses))
+                  relu_lambda0(lam_inf, lam_finite, cfg.relu_widths), normalization(lam_norm, losses),
+                  d1_update(sweep, data.X, cfg.catapult_c_range, ratio, cfg.d1_margin))
 
 
 def repeats(cfg: FullModel) -> _claims.Repeats:
