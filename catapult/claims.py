@@ -232,35 +232,36 @@ def within_relative(id: str, statement: str, source: str, *, predicted: float, m
 
 def at_most(id: str, statement: str, source: str, *, bound: float, measured: float, predicted: Any = None,
             control: str = "", replicates: Any = None, draws: int = 1, over: str = "builds",
-            log: bool = False) -> Claim:
-    """Holds when measured ≤ bound (NaN never holds; ``replicates``: as :func:`within`, fitted in log10
-    with ``log``)."""
+            log: bool = False, statistic: str = "each") -> Claim:
+    """Holds when measured ≤ bound (NaN never holds; ``replicates``, ``statistic``: as :func:`within`,
+    fitted in log10 with ``log``)."""
     measured = float(measured)
     pred = f"≤ {bound:g}" if predicted is None else predicted
-    extra = {} if replicates is None else _spread(id, replicates, None, bound, draws, over, log=log)
+    extra = {} if replicates is None else _spread(id, replicates, None, bound, draws, over, statistic, log=log)
     return Claim(id, statement, source, pred, measured, f"≤ {bound:g}", _finite(measured) and measured <= bound,
                  control=control, **extra)
 
 
 def at_least(id: str, statement: str, source: str, *, bound: float, measured: float, predicted: Any = None,
              control: str = "", replicates: Any = None, draws: int = 1, over: str = "builds",
-             log: bool = False) -> Claim:
-    """Holds when measured ≥ bound (NaN never holds; ``replicates``: as :func:`within`, fitted in log10
-    with ``log``)."""
+             log: bool = False, statistic: str = "each") -> Claim:
+    """Holds when measured ≥ bound (NaN never holds; ``replicates``, ``statistic``: as :func:`within`,
+    fitted in log10 with ``log``)."""
     measured = float(measured)
     pred = f"≥ {bound:g}" if predicted is None else predicted
-    extra = {} if replicates is None else _spread(id, replicates, bound, None, draws, over, log=log)
+    extra = {} if replicates is None else _spread(id, replicates, bound, None, draws, over, statistic, log=log)
     return Claim(id, statement, source, pred, measured, f"≥ {bound:g}", _finite(measured) and measured >= bound,
                  control=control, **extra)
 
 
 def fraction(id: str, statement: str, source: str, *, passed: Iterable[bool], required: float = 1.0,
-             control: str = "", pooled: tuple[int, int] | None = None) -> Claim:
+             control: str = "", pooled: tuple[int, int] | None = None, cases: str = "runs") -> Claim:
     """Holds when at least ``required`` of the cases passed; measured is the fraction that did.
 
     ``pooled``: (failed, run) over this build's cases and those of independent repeats of it; the
     record then carries the chance that a rebuild has more failures than ``required`` allows
-    (:func:`catapult.stats.count_failure`; with ``required = 1`` it cannot be small)."""
+    (:func:`catapult.stats.count_failure`; with ``required = 1`` it cannot be small). ``cases``
+    names the cases in the record's test (e.g. "hidden units")."""
     from . import stats
 
     passed = np.asarray(list(passed) if not isinstance(passed, np.ndarray) else passed, dtype=bool).ravel()
@@ -273,7 +274,7 @@ def fraction(id: str, statement: str, source: str, *, passed: Iterable[bool], re
         failed, runs = (int(x) for x in pooled)
         allowed = int(math.floor((1.0 - required) * passed.size + 1e-9))
         extra = dict(n=runs, chance=stats.count_failure(failed, runs, passed.size, allowed),
-                     test=f"{failed:,} of {runs:,} runs failed over this build and its repeats; a rebuild may "
+                     test=f"{failed:,} of {runs:,} {cases} failed over this build and its repeats; a rebuild may "
                           f"fail {allowed} of {passed.size:,} (binomial, failure rate at its 90 % upper bound)")
     return Claim(id, statement, source, f"{required:.0%} of cases", label, f"≥ {required:.0%}", frac >= required,
                  control=control, **extra)

@@ -20,7 +20,9 @@ follow a network trained above η_crit = 2/λ0, while one taken after the catapu
 dropped below 2/η, can, if the kernel has stopped moving (:func:`kernel_change`).
 
 Comparing functions rather than accuracies: :func:`function_gap` (‖f − f_ref‖/‖f_ref‖ on test
-inputs, from :func:`stacked_outputs` of the trained network and ``LinearRun.test_outputs``).
+inputs, from :func:`stacked_outputs` of the trained network and ``LinearRun.test_outputs``), and
+:func:`unexplained`, the share of the network's own move since it was linearized that the
+linearization misses (the baseline that makes "linear" quantitative).
 How far the kernel still moves after the catapult: :func:`kernel_drift` and
 :func:`drift_versus_width` (‖Θ_T − Θ_start‖/‖Θ_start‖, all seeds and rates of a width in one
 vmapped program; Fig. S13c). Why ReLU networks collapse beyond ≈ 12/λ0: :func:`dead_fraction`
@@ -51,6 +53,7 @@ __all__ = [
     "kernel_velocity",
     "stacked_outputs",
     "function_gap",
+    "unexplained",
     "dead_fraction",
     "Drift",
     "kernel_drift",
@@ -279,6 +282,23 @@ def function_gap(f_ref: Any, f: Any) -> np.ndarray:
         gap = np.sqrt(np.sum((f - f_ref) ** 2, axis=axes) / np.sum(f_ref**2, axis=axes))
     ok = np.all(np.isfinite(f), axis=axes) & np.all(np.isfinite(f_ref), axis=axes)
     return np.where(ok & np.isfinite(gap), gap, np.inf)
+
+
+def unexplained(f_net: Any, f_start: Any, f_lin: Any) -> np.ndarray:
+    """‖f_net − f_lin‖_F / ‖f_net − f_start‖_F per run (leading axis): the share of the network's
+    own move from ``f_start`` (its outputs when it was linearized) to ``f_net`` (after training)
+    that the linearization ``f_lin``, started at ``f_start``, does not reproduce (Sec. 4.1). 0 for
+    a network that is its linearization; 1 for a linearization that does not move at all; infinite
+    where any output is not finite (a diverged run)."""
+    f_net, f_start, f_lin = (np.asarray(a, float) for a in (f_net, f_start, f_lin))
+    if not f_net.shape == f_start.shape == f_lin.shape or f_net.ndim < 2:
+        raise ValueError(f"f_net {f_net.shape}, f_start {f_start.shape} and f_lin {f_lin.shape} must have the same "
+                         "shape (runs, samples, ...).")
+    axes = tuple(range(1, f_net.ndim))
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        u = np.sqrt(np.sum((f_net - f_lin) ** 2, axis=axes) / np.sum((f_net - f_start) ** 2, axis=axes))
+    ok = np.all(np.isfinite(f_net) & np.isfinite(f_start) & np.isfinite(f_lin), axis=axes)
+    return np.where(ok & np.isfinite(u), u, np.inf)
 
 
 def dead_fraction(params: Any, x: Any) -> np.ndarray:

@@ -438,27 +438,52 @@ class Linearization(Settings):
     drift_n_train: int = 200  # training images
     drift_c: float = 3.0  # η·λ0 in the catapult phase
     drift_lazy_c: float = 1.0  # η·λ0 in the lazy phase
-    drift_seeds: int = 3  # initializations per width and phase (the median is fitted)
+    drift_seeds: int = 8  # initializations per width and phase (an exponent is fitted per initialization index)
     drift_start: int = 10  # the drift ‖Θ_T − Θ_start‖ is measured from this step (after the catapult) ...
     drift_steps: int = 40  # ... to T, this one
     drift_widths: tuple[int, ...]  # widths
     # bounds of the claims (the chapter's page says why each)
     exact_bound: float = 1e-3  # function space vs parameter space: float32 rounding of an exact rewriting
-    gap_bound: float = 0.5  # ‖f_net − f_lin‖/‖f_net‖ on test inputs: "tracks" below, "departs" above
+    # ‖f_net − f_lin‖/‖f_net − f_net(k)‖ on test inputs: the linearization taken at step k reproduces
+    # most of the network's own move after step k below this, fails to above it
+    unexplained_bound: float = 0.5
     control_c: float = 8.0  # the control "far beyond 4/λ0": η·λ0 ≥ this (twice 4), where the network trains
     drift_slope_bound: float = -0.25  # drift ∝ n^s: s below this (lazy theory: −0.5; an O(1) move: 0)
     max_trainable_factor: float = 2.0  # largest trainable η·λ0 within this factor of the paper's ≈ 12
     dead_bound: float = 0.5  # fraction of dead units just above the largest trainable rate: most
     dead_catapult_bound: float = 0.1  # and in the catapult phase: almost none
+    loss_drop_bound: float = 0.1  # "trains" in the catapult phase: the final training loss below this times L0
+    repeats: int = 8  # rebuilds of the sweep's claims at other seeds (their chance to fail there)
+    # (claim id, why this scale does not claim it): measured and shown with its reason, never failing the build
+    not_claimed: tuple[tuple[str, str], ...] = ()
 
+
+#: Chapter 3's predictions the CPU scales measure but do not claim (pilots at `--seed 100` and, with
+#: XLA_FLAGS=--xla_cpu_max_isa=SSE4_2, `--seed 200`: chance to fail at another seed above 0.1 %).
+_LIN_BEYOND = ("lin10_departs_where_units_die",
+               "where units die the share of the move missed scatters widely over seeds around the bound, "
+               "and a pilot fell below it: the control for 'linear after the catapult' is lin@0, which diverges")
+_LIN_STABLE = ("lin10_stable",
+               "at η·λ0 = 2.2 the catapult is barely over by step 10 at these widths (the page shows η·λ10 per rate); "
+               "its margin to 2 is a few seed spreads")
+_LIN_MAX = ("relu_max_trainable",
+            "the largest trainable rate moves by a grid step between seeds, so its edge at 24/λ0 is reached at some seeds")
+_LIN_DEAD = ("units_die_at_collapse",
+             "units die gradually over the rates beyond 4/λ0, so the fraction at the first failed rate varies with "
+             "where each seed's threshold falls")
+_LIN_DRIFT = (("drift_falls_with_width", "four initializations per width: one narrow run's exponent moves the mean"),
+              ("drift_starts_after_catapult", "twelve runs, each must be below 2 at step 10"))
 
 _LINEAR = _at_scales(
     Linearization,
     smoke=dict(n_train=256, width=256, steps=400, cs=(0.5, 1.0, 1.5, 2.4, 3.0, 3.6, 8.0, 16.0, 48.0),
-               drift_widths=(128, 512, 2048)),
-    ci=dict(width=256, steps=600,
+               drift_widths=(128, 512, 2048), drift_seeds=4, repeats=3,
+               not_claimed=(_LIN_BEYOND, _LIN_STABLE, _LIN_MAX, _LIN_DEAD) + _LIN_DRIFT),
+    # ci: 256 training images (the paper's 512 at `paper`), so that the sweep's claims can be rebuilt at
+    # eight other seeds within the CPU build's budget
+    ci=dict(width=256, n_train=256, steps=600,
             cs=(0.25, 0.75, 1.25, 1.75, 2.2, 2.6, 3.0, 3.4, 3.8, 5.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0),
-            drift_widths=(256, 1024, 4096)),
+            drift_widths=(256, 1024, 4096), not_claimed=(_LIN_BEYOND, _LIN_STABLE, _LIN_MAX, _LIN_DEAD)),
     # width 2048: by the log n law the catapult near η_crit lasts longer than 10 steps (about 14
     # at η·λ0 = 2.2, 30 at 2.1), so the linearization and the drift start at step 50
     paper=dict(width=2048, steps=20_000, linearize_step=50, drift_start=50, drift_steps=200, drift_seeds=8,

@@ -108,6 +108,18 @@ def test_function_gap():
         linearize.function_gap(f, g[:, :3])
 
 
+def test_unexplained_is_the_share_of_the_networks_move_a_linearization_misses():
+    start = np.zeros((3, 4, 2))
+    net = np.ones((3, 4, 2))  # the network moved by 1 everywhere
+    lin = np.stack([net[0], 0.5 * net[0], net[0]])  # exact, half-way, and one non-finite output
+    lin[2, 1, 1] = np.inf
+    u = linearize.unexplained(net, start, lin)
+    assert u[0] == 0 and u[1] == pytest.approx(0.5) and u[2] == np.inf
+    assert linearize.unexplained(net, start, start)[0] == pytest.approx(1.0)  # a linearization that never moves
+    with pytest.raises(ValueError, match="same"):
+        linearize.unexplained(net, start[:, :3], lin)
+
+
 def test_dead_fraction_counts_units_negative_on_every_input():
     x = np.array([[1.0, 0.0], [0.0, 1.0]])
     w = np.array([[[1.0, -1.0, -1.0, 1.0], [1.0, -1.0, 1.0, -1.0]]])  # one set, 4 units: 2nd dead

@@ -3,8 +3,8 @@ what its cells measure and the claims it checks.
 
 Each measurement function reduces what :mod:`catapult.train` and :mod:`catapult.linearize`
 computed to a record whose fields are the names the prose glues (``claims.glue_all(record,
-...)``); :class:`Outcomes` holds the per-run outcomes that only the claims use. :func:`claims`
-builds the chapter's claims from these records.
+...)``). :func:`claims` builds the chapter's claims from these records; :func:`rebuild` measures
+the sweep's claims afresh at other seeds, and :func:`repeats` collects them for their chances.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ __all__ = [
     "KernelDrift",
     "kernel_drift",
     "describe_drift",
-    "Outcomes",
-    "outcomes",
+    "unexplained_by",
     "claims",
+    "rebuild",
+    "repeats",
     "TRAINS",
 ]
 
@@ -80,7 +81,7 @@ def prose_settings(cfg: Linearization) -> ProseSettings:
 class Bounds(NamedTuple):
     """The claims' bounds (``cfg``), glued so the prose quotes what the claims use."""
 
-    gap_bound: float  # ‖f_net − f_lin‖/‖f_net‖: tracks below, departs above
+    unexplained_bound: float  # ‖f_net − f_lin‖/‖f_net − f_net(k)‖: "explains most of the move" below
     drift_slope_bound: float  # the drift ∝ n^s falls with width: s below this
     control_c: float  # the control: η·λ0 at least this
     max_trainable_factor: float  # largest trainable η·λ0 within this factor of 12
@@ -151,36 +152,55 @@ def compared_later(cs: np.ndarray, net: Any) -> np.ndarray:
 
 class ThreeModels(NamedTuple):
     """The network and its linearizations at step 0 and step k across learning rates (Sec. 4.1,
-    Fig. 6), compared in function space: gap = ‖f_net − f_lin‖/‖f_net‖ on the test inputs
-    after training (infinite for a diverged linearization)."""
+    Fig. 6), compared in function space on the test inputs after training: gap = ‖f_net − f_lin‖/‖f_net‖,
+    and the share of the network's own move since step 0 (or k) that the linearization misses,
+    u = ‖f_net − f_lin‖/‖f_net − f_net(0 or k)‖ (``linearize.unexplained``; infinite for a diverged one)."""
 
     gap_lazy: float  # lazy phase: max gap of lin@0
     gap_catapult: float  # catapult phase: max gap of lin@k
-    gap_beyond: float  # η·λ0 ≥ control_c, where the network trains: min gap of lin@k (the control)
+    gap_beyond: float  # η·λ0 ≥ control_c, where the network trains: min gap of lin@k
+    unexplained_lazy: float  # lazy phase: max u of lin@0
+    unexplained_catapult: float  # catapult phase: max u of lin@k
+    unexplained_beyond: float  # η·λ0 ≥ control_c, where the network trains: min u of lin@k (the control)
+    lin0_diverged_catapult: float  # catapult phase: fraction of rates where lin@0 diverged (the control of the two above)
+    loss_drop_catapult: float  # catapult phase: max final training loss / initial loss of the network (∞ if diverged)
     acc_gap_lazy: float  # lazy phase: max |test accuracy of lin@0 − network|, points
     acc_gap_catapult: float  # catapult phase: max |test accuracy of lin@k − network|, points
     max_lam10: float  # catapult phase: max η·λ_k (stable below 2)
     max_trainable: float  # largest η·λ0 where the network trains
     collapse_c: float  # smallest η·λ0 with test accuracy below twice chance, or divergence (NaN: none)
     dead_catapult: float  # catapult phase: max fraction of dead hidden units after training
+    dead_catapult_units: int  # catapult phase: dead hidden units, summed over its rates
+    catapult_units: int  # catapult phase: hidden units, summed over its rates
     dead_collapse: float  # at the first η·λ0 above max_trainable: fraction of dead units (NaN: none)
+    dead_jump: float  # that fraction minus the one at max_trainable (NaN: none above)
     best_c: float  # η·λ0 of the network's best test accuracy
     best_acc: float  # that accuracy
     lin0_best_acc: float  # the best test accuracy of lin@0 (diverged runs count 0)
     lin10_best_acc: float  # the best test accuracy of lin@k (diverged runs count 0)
 
 
+def unexplained_by(f_net: np.ndarray, f_start: np.ndarray, lin: Any) -> np.ndarray:
+    """``linearize.unexplained`` of a linearized run (``linearize.gd``) started at the network's
+    test outputs ``f_start`` (one set, or one per rate): infinite where it diverged, NaN where it
+    was not run."""
+    u = linearize.unexplained(f_net, np.broadcast_to(f_start, f_net.shape), np.nan_to_num(lin.test_outputs, nan=np.inf))
+    return np.where(np.isnan(lin.lam), np.nan, np.where(lin.divergent, np.inf, u))
+
+
 def three_models(
     cs: np.ndarray, etas: np.ndarray, net: Any, lin0: Any, lin10: Any, gap0: np.ndarray, gap10: np.ndarray,
-    dead: np.ndarray, chance: float, control_c: float,
+    u0: np.ndarray, u10: np.ndarray, dead: np.ndarray, chance: float, control_c: float,
 ) -> ThreeModels:
     """``cs``, ``etas``: η·λ0 and η of the sweep; ``net``: ``train.sweep``; ``lin0``, ``lin10``:
     ``linearize.gd`` at initialization and after ``linearize_step`` steps; ``gap0``, ``gap10``:
-    their ``linearize.function_gap`` to the network on the test inputs; ``dead``:
-    ``linearize.dead_fraction`` of the trained network; ``chance``: 1/classes; ``control_c``: the
-    smallest η·λ0 of the control."""
+    their ``linearize.function_gap`` to the network on the test inputs, ``u0``, ``u10`` their
+    :func:`unexplained_by`; ``dead``: ``linearize.dead_fraction`` of the trained network (one hidden
+    layer); ``chance``: 1/classes; ``control_c``: the smallest η·λ0 of the control."""
     cs = np.asarray(cs)
     lazy, catapult_phase, beyond = _phases(cs, net, control_c)
+    width = int(np.shape(net.params[0][0])[-1])
+    drop = np.where(net.divergent, np.inf, net.train_loss / net.loss[:, 0])
     acc_lazy = np.abs(lin0.test_accuracy[lazy] - net.test_accuracy[lazy])
     acc_catapult = np.abs(lin10.test_accuracy[catapult_phase] - net.test_accuracy[catapult_phase])
     collapse = cs[(net.test_accuracy < 2 * chance) | net.divergent]
@@ -192,13 +212,21 @@ def three_models(
         gap_lazy=float(np.max(gap0[lazy])),
         gap_catapult=float(np.max(gap10[catapult_phase])),
         gap_beyond=float(np.min(gap10[beyond])) if beyond.any() else float("nan"),
+        unexplained_lazy=float(np.max(u0[lazy])),
+        unexplained_catapult=float(np.max(u10[catapult_phase])),
+        unexplained_beyond=float(np.min(u10[beyond])) if beyond.any() else float("nan"),
+        lin0_diverged_catapult=float(np.mean(lin0.divergent[catapult_phase])),
+        loss_drop_catapult=float(np.max(drop[catapult_phase])),
         acc_gap_lazy=100 * float(acc_lazy.max()),
         acc_gap_catapult=100 * float(acc_catapult.max()),
         max_lam10=float((etas * lin10.lam)[catapult_phase].max()),
         max_trainable=max_trainable,
         collapse_c=float(collapse.min()) if collapse.size else float("nan"),
         dead_catapult=float(np.max(dead[catapult_phase])),
+        dead_catapult_units=int(round(float(np.sum(dead[catapult_phase])) * width)),
+        catapult_units=int(catapult_phase.sum()) * width,
         dead_collapse=float(dead[above[0]]) if above.size else float("nan"),
+        dead_jump=float(dead[above[0]] - dead[np.flatnonzero(cs == max_trainable)[0]]) if above.size else float("nan"),
         best_c=float(cs[best]),
         best_acc=float(net.test_accuracy[best]),
         lin0_best_acc=float(np.max(np.where(lin0.divergent, 0, lin0.test_accuracy))),
@@ -206,39 +234,52 @@ def three_models(
     )
 
 
-def sweep_table(cs: np.ndarray, etas: np.ndarray, net: Any, lin0: Any, lin10: Any, gap0: np.ndarray,
-                gap10: np.ndarray, dead: np.ndarray, k: int) -> str:
-    """The sweep as a text table: one row per η·λ0."""
+def sweep_table(cs: np.ndarray, etas: np.ndarray, net: Any, lin0: Any, lin10: Any, u0: np.ndarray,
+                u10: np.ndarray, dead: np.ndarray, k: int) -> str:
+    """The sweep as a text table: one row per η·λ0 (u: :func:`unexplained_by`)."""
     rows = [f"{'η·λ0':>6} {'η·λ' + str(k):>6} | test accuracy: {'network':>7} {'lin@0':>6} {'lin@' + str(k):>6} | "
-            f"gap to the network: {'lin@0':>6} {'lin@' + str(k):>6} | dead units"]
+            f"share of the move missed: {'lin@0':>6} {'lin@' + str(k):>6} | dead units"]
     for i, c in enumerate(cs):
         rows.append(f"{c:6.2f} {etas[i] * lin10.lam[i]:6.2f} | {net.test_accuracy[i]:22.3f} {lin0.test_accuracy[i]:6.3f} "
-                    f"{lin10.test_accuracy[i]:6.3f} | {gap0[i]:26.3f} {gap10[i]:6.3f} | {dead[i]:10.2f}")
+                    f"{lin10.test_accuracy[i]:6.3f} | {u0[i]:32.3f} {u10[i]:6.3f} | {dead[i]:10.2f}")
     return "\n".join(rows)
 
 
 def describe(m: ThreeModels, k: int) -> str:
     """The sweep's summary in words (the numbers the claims use)."""
     return "\n".join([
-        f"lazy phase: max ‖f_net − f_lin0‖/‖f_net‖ = {m.gap_lazy:.3f} (test accuracy within {m.acc_gap_lazy:.1f} points)",
-        f"catapult phase: max ‖f_net − f_lin{k}‖/‖f_net‖ = {m.gap_catapult:.3f} (test accuracy within "
-        f"{m.acc_gap_catapult:.1f} points); max η·λ{k} = {m.max_lam10:.2f}",
-        f"control, far beyond 4/λ0 where the network trains: min ‖f_net − f_lin{k}‖/‖f_net‖ = {m.gap_beyond:.3f}",
+        f"lazy phase: lin@0 misses at most {m.unexplained_lazy:.3f} of the network's move (‖f_net − f_lin0‖/‖f_net‖ ≤ "
+        f"{m.gap_lazy:.3f}; test accuracy within {m.acc_gap_lazy:.1f} points)",
+        f"catapult phase: lin@0 diverges at {m.lin0_diverged_catapult:.0%} of the rates; lin@{k} misses at most "
+        f"{m.unexplained_catapult:.3f} of the move after step {k} (‖f_net − f_lin{k}‖/‖f_net‖ ≤ {m.gap_catapult:.3f}; "
+        f"test accuracy within {m.acc_gap_catapult:.1f} points); max η·λ{k} = {m.max_lam10:.2f}",
+        f"far beyond 4/λ0 where the network trains: lin@{k} misses at least {m.unexplained_beyond:.3f} of the move",
         f"the network trains up to η·λ0 = {m.max_trainable:g}; chance level or divergence from η·λ0 = "
         f"{m.collapse_c:g}; dead units: ≤ {m.dead_catapult:.2f} in the catapult phase, {m.dead_collapse:.2f} "
-        "at the next rate above the largest trainable one",
+        f"at the next rate above the largest trainable one ({m.dead_jump:+.2f} from the largest trainable one)",
     ])
 
 
 class KernelDrift(NamedTuple):
-    """How far the kernel moves after step ``drift_start`` against width, median over seeds (Fig. S13c)."""
+    """How far the kernel moves after step ``drift_start`` against width (Fig. S13c). An exponent s
+    (drift ∝ n^s) is fitted per initialization index (the i-th initialization of every width: an
+    independent draw at each width) and averaged over them; its per-seed values decide the claims."""
 
-    drift_slope: float  # exponent s of the drift ∝ n^s, catapult phase
+    drift_slope: float  # mean exponent s of the drift ∝ n^s, catapult phase
     drift_lazy_slope: float  # the same in the lazy phase
-    early_slope: float  # exponent of the move over the first drift_start steps, catapult phase (the control)
-    drift_ratio: float  # drift at the smallest width over that at the largest, catapult phase
+    early_slope: float  # mean exponent of the move over the first drift_start steps, catapult phase (the control)
+    drift_slopes: tuple[float, ...]  # per initialization index, catapult phase
+    drift_lazy_slopes: tuple[float, ...]  # ... lazy phase
+    early_slopes: tuple[float, ...]  # ... the move over the catapult
+    drift_ratio: float  # median drift at the smallest width over that at the largest, catapult phase
     early_min: float  # the smallest median move over the first steps, catapult phase, any width
     max_lam_start: float  # max η·λ at drift_start over the catapult-phase runs (the catapult is over below 2)
+    lam_start: tuple[float, ...]  # η·λ at drift_start of every catapult-phase run
+
+
+def _slopes(widths: np.ndarray, values: np.ndarray) -> tuple[float, ...]:
+    """The exponent of values ∝ n^s of every initialization index (``values``: (widths, seeds))."""
+    return tuple(fits.power_law(widths, values[:, i]).slope for i in range(values.shape[-1]))
 
 
 def kernel_drift(widths: np.ndarray, drift: Any, cs: tuple[float, float]) -> KernelDrift:
@@ -246,13 +287,18 @@ def kernel_drift(widths: np.ndarray, drift: Any, cs: tuple[float, float]) -> Ker
     med = np.median(drift.drift, axis=-1)  # (widths, phases)
     early = np.median(drift.drift_early[:, 0], axis=-1)
     eta_lam = cs[0] * drift.lam_start[:, 0] / drift.lam0[:, 0]
+    catapult, lazy, move = (_slopes(widths, a) for a in (drift.drift[:, 0], drift.drift[:, 1], drift.drift_early[:, 0]))
     return KernelDrift(
-        drift_slope=fits.power_law(widths, med[:, 0]).slope,
-        drift_lazy_slope=fits.power_law(widths, med[:, 1]).slope,
-        early_slope=fits.power_law(widths, early).slope,
+        drift_slope=float(np.mean(catapult)),
+        drift_lazy_slope=float(np.mean(lazy)),
+        early_slope=float(np.mean(move)),
+        drift_slopes=catapult,
+        drift_lazy_slopes=lazy,
+        early_slopes=move,
         drift_ratio=float(med[0, 0] / med[-1, 0]),
         early_min=float(early.min()),
         max_lam_start=float(np.max(eta_lam)),
+        lam_start=tuple(float(v) for v in np.ravel(eta_lam)),
     )
 
 
@@ -261,111 +307,172 @@ def describe_drift(widths: np.ndarray, drift: Any, kernel: KernelDrift, start: i
     med, early = np.median(drift.drift, axis=-1), np.median(drift.drift_early[:, 0], axis=-1)
     rows = [f"width {w:6d}: median drift after step {start}: catapult {med[i, 0]:.2e}, lazy {med[i, 1]:.2e}; "
             f"move over steps 0-{start}, catapult: {early[i]:.2f}" for i, w in enumerate(widths)]
-    rows.append(f"exponents s (drift ∝ n^s): after the catapult {kernel.drift_slope:.2f}, lazy {kernel.drift_lazy_slope:.2f}, "
+    rows.append(f"exponents s (drift ∝ n^s), mean over initializations: after the catapult {kernel.drift_slope:.2f} "
+                f"(sd {np.std(kernel.drift_slopes, ddof=1):.2f}), lazy {kernel.drift_lazy_slope:.2f}, "
                 f"over the catapult {kernel.early_slope:.2f}; max η·λ at step {start}: {kernel.max_lam_start:.2f}")
     return "\n".join(rows)
 
 
-class Outcomes(NamedTuple):
-    """Per-learning-rate outcomes the claims count (Sec. 3, 4.1, Fig. 6)."""
-
-    lin0_diverges_iff_above_crit: np.ndarray  # per η: lin@0 diverged exactly when η·λ0 > 2
-    trains_in_catapult: np.ndarray  # per η with 2 < η·λ0 < 4: the network trains
-
-
-def outcomes(cs: np.ndarray, net: Any, lin0: Any) -> Outcomes:
-    _, catapult_phase, _ = _phases(cs, net)
-    return Outcomes(
-        lin0_diverges_iff_above_crit=lin0.divergent == (np.asarray(cs) > 2),
-        trains_in_catapult=_trains(net)[catapult_phase],
-    )
-
-
-def claims(
-    cfg: Linearization, check: FunctionSpaceCheck, models: ThreeModels, out: Outcomes, drift: KernelDrift
-) -> list[_claims.Claim]:
-    """The chapter's claims (Sec. 3, 3.1, 4.1, App. C.1, Fig. 6, S13c)."""
-    k = cfg.linearize_step
-    return [
+def claims(cfg: Linearization, check: FunctionSpaceCheck, models: ThreeModels, drift: KernelDrift | None,
+           reps: _claims.Repeats = _claims.NO_REPEATS) -> list[_claims.Claim]:
+    """The chapter's claims (Sec. 3, 3.1, 4.1, App. C.1, Fig. 6, S13c). ``reps``: :func:`repeats`; with
+    them every claim of the sweep carries its chance to fail at another seed, and the drift claims theirs
+    from the build's own initializations. ``drift=None`` (a rebuild): the sweep's claims only."""
+    k, m, u = cfg.linearize_step, models, cfg.unexplained_bound
+    rep = reps.of
+    alive = np.arange(m.catapult_units) >= m.dead_catapult_units  # one entry per unit and catapult-phase run
+    out = [
         _claims.at_most(
             "function_space_exact",
             "GD on the linearized model in function space equals GD on neural_tangents.linearize's parameters "
             "(max relative deviation of the losses)",
-            "Sec. 4.1", bound=cfg.exact_bound, measured=check.check_dev, predicted="exact (0)",
+            "Sec. 4.1", bound=cfg.exact_bound, measured=check.check_dev, predicted="exact (0)", log=True,
+            replicates=rep("function_space_exact", check.check_dev),
+            control="a wrong kernel normalization (Θ = JJᵀ/m instead of /(mk)) moves the losses by O(1): tests/",
         ),
-        _claims.fraction(
+        _claims.at_most(
             "network_trains_in_catapult",
-            "The network trains where the step-0 linearization diverges: 2 < η·λ0 < 4 gives no divergence and "
-            f"training accuracy ≥ {TRAINS}",
-            "Sec. 3, Fig. 6", passed=out.trains_in_catapult,
+            "The network trains where the step-0 linearization diverges: for 2 < η·λ0 < 4 the final training loss "
+            f"is below {cfg.loss_drop_bound:g} L0 at every rate (the largest L_T/L0; a divergent run is ∞)",
+            "Sec. 3, Fig. 6", bound=cfg.loss_drop_bound, measured=m.loss_drop_catapult, predicted="trains", log=True,
+            replicates=rep("network_trains_in_catapult", m.loss_drop_catapult),
+            control=f"the step-0 linearization at the same rates: diverged at {m.lin0_diverged_catapult:.0%} of them",
         ),
         _claims.at_most(
-            "lin0_tracks_lazy",
-            "Lazy phase (η·λ0 < 2): after training, the step-0 linearization's function is close to the "
-            "network's on the test inputs (max ‖f_net − f_lin0‖/‖f_net‖)",
-            "Sec. 4.1, Fig. 6", bound=cfg.gap_bound, measured=models.gap_lazy, predicted="≈ 0",
+            "lin0_explains_lazy",
+            "Lazy phase (η·λ0 < 2): the step-0 linearization reproduces most of the network's move on the test "
+            "inputs (max ‖f_net − f_lin0‖/‖f_net − f_net(0)‖)",
+            "Sec. 4.1, Fig. 6", bound=u, measured=m.unexplained_lazy, predicted="≈ 0 (O(n^-1/2))",
+            replicates=rep("lin0_explains_lazy", m.unexplained_lazy),
+            control=f"the same linearization in the catapult phase diverges ({m.lin0_diverged_catapult:.0%} of its "
+                    "rates): ∞",
         ),
         _claims.at_most(
-            "lin10_tracks_catapult",
-            f"Catapult phase (2 < η·λ0 < 4): the linearization after {k} steps, trained from there, is as close "
-            f"to the network (max ‖f_net − f_lin{k}‖/‖f_net‖ on the test inputs)",
-            "Sec. 4.1, Fig. 6", bound=cfg.gap_bound, measured=models.gap_catapult, predicted="≈ 0",
+            "lin10_explains_catapult",
+            f"Catapult phase (2 < η·λ0 < 4): the linearization after {k} steps, trained from there, reproduces most "
+            f"of the network's move after step {k} (max ‖f_net − f_lin{k}‖/‖f_net − f_net({k})‖)",
+            "Sec. 4.1, Fig. 6", bound=u, measured=m.unexplained_catapult, predicted="small",
+            replicates=rep("lin10_explains_catapult", m.unexplained_catapult),
+            control=f"the step-0 linearization at the same rates diverges ({m.lin0_diverged_catapult:.0%} of them): ∞",
         ),
         _claims.at_least(
-            "lin10_departs_beyond_4",
-            f"Control: far beyond 4/λ0 (η·λ0 ≥ {cfg.control_c:g}), where the network still trains, the "
-            f"linearization after {k} steps does not track it (min ‖f_net − f_lin{k}‖/‖f_net‖ over those rates; "
-            "a diverged one counts as departed)",
-            "Sec. 3.1, 4.1", bound=cfg.gap_bound, measured=min(models.gap_beyond, 1e9),
-            predicted="far from the network",
+            "lin10_departs_where_units_die",
+            f"Far beyond 4/λ0 (η·λ0 ≥ {cfg.control_c:g}), where the network still trains but units die, the "
+            f"linearization after {k} steps misses most of the network's move (min ‖f_net − f_lin{k}‖/‖f_net − "
+            f"f_net({k})‖ over those rates; a diverged one counts as ∞)",
+            "Sec. 3.1, 4.1", bound=u, measured=min(m.unexplained_beyond, 1e9), predicted="far from the network",
+            replicates=rep("lin10_departs_where_units_die", min(m.unexplained_beyond, 1e9)),
+            control=f"the catapult phase: at most {m.unexplained_catapult:.2f}",
         ),
         _claims.at_most(
             "lin10_stable",
             f"Catapult phase: the kernel after {k} steps is already flat enough for its linearization to be "
             f"stable (max η·λ{k})",
-            "Sec. 4.1", bound=2.0, measured=models.max_lam10, predicted="< 2",
+            "Sec. 4.1", bound=2.0, measured=m.max_lam10, predicted="< 2", replicates=rep("lin10_stable", m.max_lam10),
+            control="the kernel at step 0 at the same rates: η·λ0 > 2 by construction",
         ),
+        _claims.within(
+            "relu_max_trainable",
+            f"ReLU networks train (training accuracy ≥ {TRAINS}, no divergence) far beyond 4/λ0, up to about "
+            f"12/λ0: log2 of the largest such η·λ0 on the grid over 12 (within a factor {cfg.max_trainable_factor:g})",
+            "Sec. 3.1, App. C.1", predicted=0.0, measured=np.log2(m.max_trainable / 12),
+            tolerance=float(np.log2(cfg.max_trainable_factor)),
+            replicates=rep("relu_max_trainable", np.log2(m.max_trainable / 12)),
+            control="a limit at 4/λ0, as for a linear or tanh network (chapter 4), is log2(1/3) = −1.6: outside",
+        ),
+        _claims.at_least(
+            "units_die_at_collapse",
+            "At the first grid rate above the largest trainable one most hidden units are dead (fraction of units "
+            "with a negative pre-activation on every training image)",
+            "App. C.1, Fig. S7", bound=cfg.dead_bound, measured=m.dead_collapse, predicted="most units",
+            replicates=rep("units_die_at_collapse", m.dead_collapse),
+            control=f"the catapult phase: at most {m.dead_catapult:.2f} dead",
+        ),
+        _claims.fraction(
+            "units_live_in_catapult",
+            f"In the catapult phase almost every hidden unit stays alive (live units over its runs; at least "
+            f"{1 - cfg.dead_catapult_bound:.0%})",
+            "App. C.1", passed=alive, required=1 - cfg.dead_catapult_bound, pooled=reps.pooled("units_live_in_catapult", alive),
+            cases="hidden units",
+            control=f"the first rate above the largest trainable one: {m.dead_collapse:.2f} dead",
+        ),
+    ]
+    if drift is None:
+        return out
+    runs = len(drift.lam_start)
+    return out + [
         _claims.at_most(
             "drift_falls_with_width",
             f"After the catapult (η·λ0 = {cfg.drift_c:g}, from step {cfg.drift_start} to {cfg.drift_steps}) the "
             f"kernel's drift ‖Θ_T − Θ_{cfg.drift_start}‖/‖Θ_{cfg.drift_start}‖ falls with width n as n^s "
-            f"(s of the median over {cfg.drift_seeds} seeds)",
-            "Sec. 4.1, Fig. S13c", bound=cfg.drift_slope_bound, measured=drift.drift_slope, predicted="< 0, like the lazy phase",
+            f"(s fitted per initialization, mean over {cfg.drift_seeds})",
+            "Sec. 4.1, Fig. S13c", bound=cfg.drift_slope_bound, measured=drift.drift_slope,
+            predicted="< 0, like the lazy phase", replicates=drift.drift_slopes, statistic="mean", over="inits",
+            control=f"the move over the catapult itself: s = {drift.early_slope:.2f}",
         ),
         _claims.at_most(
             "lazy_drift_falls_with_width",
             f"Lazy phase (η·λ0 = {cfg.drift_lazy_c:g}): the same drift falls as n^s",
             "Sec. 4.1, Fig. S13c", bound=cfg.drift_slope_bound, measured=drift.drift_lazy_slope,
-            predicted="≤ −0.5 (NTK theory: n^-1/2)",
+            predicted="−0.5 (NTK theory)", replicates=drift.drift_lazy_slopes, statistic="mean", over="inits",
+            control=f"the move over the catapult: s = {drift.early_slope:.2f}",
         ),
         _claims.at_most(
             "drift_starts_after_catapult",
             f"The drift is measured after the catapult: at step {cfg.drift_start} η·λ < 2 in every catapult-phase "
             "run (max η·λ at that step)",
             "Sec. 4.1", bound=2.0, measured=drift.max_lam_start, predicted="< 2",
+            replicates=drift.lam_start, draws=runs, over="inits",
+            control=f"step 0 of the same runs: η·λ0 = {cfg.drift_c:g}",
         ),
         _claims.at_least(
             "catapult_move_does_not_fall",
             f"Control: over the catapult itself (steps 0 to {cfg.drift_start}) the kernel moves by an amount that "
-            "does not fall with width like the drift after it (exponent s of the median move)",
+            "does not fall with width like the drift after it (mean exponent s of the move)",
             "Sec. 4.1, Fig. S13c", bound=cfg.drift_slope_bound, measured=drift.early_slope, predicted="≈ 0 (O(1) move)",
-        ),
-        _claims.within(
-            "relu_max_trainable",
-            f"ReLU networks train (training accuracy ≥ {TRAINS}, no divergence) far beyond 4/λ0, up to about "
-            f"12/λ0: log2 of the largest such η·λ0 on the grid over 12 (within a factor {cfg.max_trainable_factor:g})",
-            "Sec. 3.1, App. C.1", predicted=0.0, measured=np.log2(models.max_trainable / 12),
-            tolerance=float(np.log2(cfg.max_trainable_factor)),
-        ),
-        _claims.at_least(
-            "units_die_at_collapse",
-            "Above the largest trainable rate the network collapses because hidden ReLU units die (fraction of "
-            "dead units at the next grid rate)",
-            "App. C.1, Fig. S7", bound=cfg.dead_bound, measured=models.dead_collapse, predicted="most units",
-        ),
-        _claims.at_most(
-            "units_live_in_catapult",
-            "Control: in the catapult phase almost no unit dies (max fraction of dead units)",
-            "App. C.1", bound=cfg.dead_catapult_bound, measured=models.dead_catapult, predicted="≈ 0",
+            replicates=drift.early_slopes, statistic="mean", over="inits",
+            control=f"the drift after the catapult: s = {drift.drift_slope:.2f}",
         ),
     ]
+
+
+
+def rebuild(cfg: Linearization) -> list[_claims.Claim]:
+    """The sweep's claims of :func:`claims`, measured afresh at ``cfg``'s seeds: the chapter's cells
+    of the check and the three models in one function, figures aside, as a rebuild at those seeds
+    runs them (the drift's claims take their chance from the build's own initializations)."""
+    import jax
+
+    from .. import data, models, ntk, train
+
+    key = jax.random.PRNGKey(cfg.seed)
+    ds = data.load("mnist", cfg.n_train, cfg.n_test, seed=cfg.data_seed, flatten=True)
+    init_fn, apply_fn, _ = models.fully_connected(cfg.width, 1, ds.num_classes)
+    _, params = init_fn(key, ds.x_train.shape)
+    lam0 = ntk.top_eigenvalue(apply_fn, params, ds.x_train)
+    cs = np.asarray(cfg.cs)
+    etas = cs / lam0
+    check_etas = np.asarray(cfg.check_cs) / lam0
+    in_function_space = linearize.gd(apply_fn, params, ds.x_train, ds.y_train, ds.x_test, ds.y_test, check_etas,
+                                     cfg.check_steps)
+    in_parameter_space = train.sweep(linearize.tangent_model(apply_fn, params), params, ds.x_train, ds.y_train,
+                                     check_etas, cfg.check_steps, x_test=ds.x_test, y_test=ds.y_test)
+    net = train.sweep(apply_fn, params, ds.x_train, ds.y_train, etas, cfg.steps, x_test=ds.x_test, y_test=ds.y_test,
+                      keep_params=True)
+    lin0 = linearize.gd(apply_fn, params, ds.x_train, ds.y_train, ds.x_test, ds.y_test, etas, cfg.steps)
+    early = train.sweep(apply_fn, params, ds.x_train, ds.y_train, etas, cfg.linearize_step, keep_params=True)
+    lin10 = linearize.gd(apply_fn, early.params, ds.x_train, ds.y_train, ds.x_test, ds.y_test, etas, cfg.steps,
+                         per_eta=True, where=compared_later(cs, net))
+    f_net = linearize.stacked_outputs(apply_fn, net.params, ds.x_test)
+    f_early = linearize.stacked_outputs(apply_fn, early.params, ds.x_test)
+    f_init = np.asarray(apply_fn(params, ds.x_test))
+    models_ = three_models(cs, etas, net, lin0, lin10, gap_to_network(f_net, lin0), gap_to_network(f_net, lin10),
+                           unexplained_by(f_net, f_init, lin0), unexplained_by(f_net, f_early, lin10),
+                           linearize.dead_fraction(net.params, ds.x_train), 1 / ds.num_classes, cfg.control_c)
+    return claims(cfg, function_space_check(in_function_space, in_parameter_space), models_, None)
+
+
+def repeats(cfg: Linearization) -> _claims.Repeats:
+    """Each sweep claim's decisive value in ``cfg.repeats`` rebuilds at other seeds
+    (:func:`catapult.claims.repeat` of :func:`rebuild`): the draws its chance to fail there comes from."""
+    return _claims.repeat(rebuild, cfg, cfg.repeats)
