@@ -449,6 +449,9 @@ class Linearization(Settings):
     unexplained_bound: float = 0.5
     control_c: float = 8.0  # the control "far beyond 4/λ0": η·λ0 ≥ this (twice 4), where the network trains
     drift_slope_bound: float = -0.25  # drift ∝ n^s: s below this (lazy theory: −0.5; an O(1) move: 0)
+    # Sec. 4.1: the peak loss of the catapult ∝ n^p with p above this (warmup model: 1; O(1) outputs: 0) ...
+    peak_slope_bound: float = 0.5
+    settle_slope_bound: float = 0.25  # ... and the loss after it ∝ n^p with p below this (O(1) outputs: 0)
     max_trainable_factor: float = 2.0  # largest trainable η·λ0 within this factor of the paper's ≈ 12
     dead_bound: float = 0.5  # fraction of dead units just above the largest trainable rate: most
     dead_catapult_bound: float = 0.1  # and in the catapult phase: almost none
@@ -472,7 +475,9 @@ _LIN_DEAD = ("units_die_at_collapse",
              "units die gradually over the rates beyond 4/λ0, so the fraction at the first failed rate varies with "
              "where each seed's threshold falls")
 _LIN_DRIFT = (("drift_falls_with_width", "four initializations per width: one narrow run's exponent moves the mean"),
-              ("drift_starts_after_catapult", "twelve runs, each must be below 2 at step 10"))
+              ("drift_starts_after_catapult", "twelve runs, each must be below 2 at step 10"),
+              ("outputs_grow_in_catapult", "four initializations per width: the mean exponent's standard error is "
+                                           "a fifth of its margin"))
 
 _LINEAR = _at_scales(
     Linearization,

@@ -17,6 +17,7 @@ IDS = [
     "lin10_explains_catapult", "lin10_departs_where_units_die", "lin10_stable", "relu_max_trainable",
     "units_die_at_collapse", "units_live_in_catapult", "drift_falls_with_width",
     "lazy_drift_falls_with_width", "drift_starts_after_catapult", "catapult_move_does_not_fall",
+    "outputs_grow_in_catapult", "outputs_settle_after_catapult",
 ]
 
 
@@ -32,7 +33,9 @@ def records() -> dict:
                                dead_jump=0.15, best_c=3.0, best_acc=0.9, lin0_best_acc=0.85, lin10_best_acc=0.88),
         drift=ch3.KernelDrift(drift_slope=-0.5, drift_lazy_slope=-0.55, early_slope=-0.02,
                               drift_slopes=(-0.45, -0.55), drift_lazy_slopes=(-0.5, -0.6), early_slopes=(0.0, -0.04),
-                              drift_ratio=4.0, early_min=0.5, max_lam_start=1.5, lam_start=(1.5, 1.2)),
+                              drift_ratio=4.0, early_min=0.5, max_lam_start=1.5, lam_start=(1.5, 1.2),
+                              peak_slope=0.8, peak_slopes=(0.7, 0.9), peak_lazy_slope=0.0, settle_slope=-0.1,
+                              settle_slopes=(-0.2, 0.0)),
     )
 
 
@@ -48,6 +51,8 @@ BEYOND = [
     ("lazy_drift_falls_with_width", "drift", dict(drift_lazy_slope=-0.1)),
     ("drift_starts_after_catapult", "drift", dict(max_lam_start=2.1)),
     ("catapult_move_does_not_fall", "drift", dict(early_slope=-0.3)),
+    ("outputs_grow_in_catapult", "drift", dict(peak_slope=0.3)),
+    ("outputs_settle_after_catapult", "drift", dict(settle_slope=0.4)),
     ("relu_max_trainable", "models", dict(max_trainable=5.0)),
     ("units_die_at_collapse", "models", dict(dead_collapse=0.3)),
     ("units_live_in_catapult", "models", dict(dead_catapult_units=100)),
@@ -148,12 +153,17 @@ def test_function_space_check_kernel_drift_and_settings():
     early = np.ones_like(after) * 0.6
     lam0 = np.ones_like(after)
     lam_start = np.full_like(after, 0.5)
-    d = ch3.kernel_drift(widths, Drift(after, early, lam0, lam_start, np.zeros(after.shape + (3,))), (3.0, 1.0))
+    loss = np.ones(after.shape + (3,))
+    loss[:, 0, :, 1] = widths[:, None]  # the catapult's peak ∝ n ...
+    loss[:, 0, :, 2] = 0.1  # ... and after it O(1)
+    d = ch3.kernel_drift(widths, Drift(after, early, lam0, lam_start, loss), (3.0, 1.0))
+    assert (d.peak_slope, d.peak_lazy_slope, d.settle_slope) == (
+        pytest.approx(1.0), pytest.approx(0.0, abs=1e-12), pytest.approx(0.0, abs=1e-12))
     assert (d.drift_slope, d.drift_lazy_slope, d.early_slope) == (
         pytest.approx(-1.6 / 3), pytest.approx(-0.25), pytest.approx(0.0, abs=1e-12))
     assert d.drift_slopes == pytest.approx((-0.5, -0.5, -0.6)) and len(d.early_slopes) == 3
     assert d.early_min == pytest.approx(0.6) and d.max_lam_start == pytest.approx(1.5) and len(d.lam_start) == 9
-    assert "exponents" in ch3.describe_drift(widths, Drift(after, early, lam0, lam_start, None), d, 10)
+    assert "exponents" in ch3.describe_drift(widths, Drift(after, early, lam0, lam_start, loss), d, 10)
     assert ch3.curvature(4.0) == ch3.Curvature(lam0=4.0, eta_crit=0.5)
     cfg = settings("03_linearization", "ci")
     assert ch3.bounds(cfg).unexplained_bound == cfg.unexplained_bound and ch3.bounds(cfg).trains_threshold == ch3.TRAINS

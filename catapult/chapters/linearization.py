@@ -87,6 +87,9 @@ class Bounds(NamedTuple):
     max_trainable_factor: float  # largest trainable η·λ0 within this factor of 12
     dead_bound: float  # dead units at the collapse: at least this fraction
     dead_catapult_bound: float  # and in the catapult phase: at most this one
+    loss_drop_bound: float  # the catapult phase "trains": final training loss below this times L0
+    peak_slope_bound: float  # the catapult's peak loss ∝ n^p: p above this
+    settle_slope_bound: float  # the loss after it ∝ n^p: p below this
     trains_threshold: float  # the network "trains" where its training accuracy reaches this
 
 
@@ -275,6 +278,12 @@ class KernelDrift(NamedTuple):
     early_min: float  # the smallest median move over the first steps, catapult phase, any width
     max_lam_start: float  # max η·λ at drift_start over the catapult-phase runs (the catapult is over below 2)
     lam_start: tuple[float, ...]  # η·λ at drift_start of every catapult-phase run
+    # Sec. 4.1: the outputs grow with width during the catapult and settle back to O(1) after it
+    peak_slope: float  # mean exponent of the peak training loss max_t L_t ∝ n^p, catapult phase
+    peak_slopes: tuple[float, ...]  # per initialization index
+    peak_lazy_slope: float  # the same in the lazy phase (the control: no catapult, no growth)
+    settle_slope: float  # mean exponent of the loss at drift_steps, L_T ∝ n^p, catapult phase
+    settle_slopes: tuple[float, ...]  # per initialization index
 
 
 def _slopes(widths: np.ndarray, values: np.ndarray) -> tuple[float, ...]:
@@ -288,6 +297,7 @@ def kernel_drift(widths: np.ndarray, drift: Any, cs: tuple[float, float]) -> Ker
     early = np.median(drift.drift_early[:, 0], axis=-1)
     eta_lam = cs[0] * drift.lam_start[:, 0] / drift.lam0[:, 0]
     catapult, lazy, move = (_slopes(widths, a) for a in (drift.drift[:, 0], drift.drift[:, 1], drift.drift_early[:, 0]))
+    peak, settle = _slopes(widths, np.max(drift.loss[:, 0], axis=-1)), _slopes(widths, drift.loss[:, 0, :, -1])
     return KernelDrift(
         drift_slope=float(np.mean(catapult)),
         drift_lazy_slope=float(np.mean(lazy)),
@@ -299,6 +309,11 @@ def kernel_drift(widths: np.ndarray, drift: Any, cs: tuple[float, float]) -> Ker
         early_min=float(early.min()),
         max_lam_start=float(np.max(eta_lam)),
         lam_start=tuple(float(v) for v in np.ravel(eta_lam)),
+        peak_slope=float(np.mean(peak)),
+        peak_slopes=peak,
+        peak_lazy_slope=float(np.mean(_slopes(widths, np.max(drift.loss[:, 1], axis=-1)))),
+        settle_slope=float(np.mean(settle)),
+        settle_slopes=settle,
     )
 
 
@@ -310,6 +325,8 @@ def describe_drift(widths: np.ndarray, drift: Any, kernel: KernelDrift, start: i
     rows.append(f"exponents s (drift ∝ n^s), mean over initializations: after the catapult {kernel.drift_slope:.2f} "
                 f"(sd {np.std(kernel.drift_slopes, ddof=1):.2f}), lazy {kernel.drift_lazy_slope:.2f}, "
                 f"over the catapult {kernel.early_slope:.2f}; max η·λ at step {start}: {kernel.max_lam_start:.2f}")
+    rows.append(f"training loss against width, catapult phase: its peak ∝ n^{kernel.peak_slope:.2f} (lazy phase: "
+                f"n^{kernel.peak_lazy_slope:.2f}), at step {drift.loss.shape[-1] - 1} ∝ n^{kernel.settle_slope:.2f}")
     return "\n".join(rows)
 
 
@@ -432,6 +449,22 @@ def claims(cfg: Linearization, check: FunctionSpaceCheck, models: ThreeModels, d
             "Sec. 4.1, Fig. S13c", bound=cfg.drift_slope_bound, measured=drift.early_slope, predicted="≈ 0 (O(1) move)",
             replicates=drift.early_slopes, statistic="mean", over="inits",
             control=f"the drift after the catapult: s = {drift.drift_slope:.2f}",
+        ),
+        _claims.at_least(
+            "outputs_grow_in_catapult",
+            f"During the catapult (η·λ0 = {cfg.drift_c:g}) the outputs grow with width: the peak training loss "
+            f"max_t L_t ∝ n^p (p fitted per initialization, mean over {cfg.drift_seeds})",
+            "Sec. 4.1 (Sec. 2: f² ∝ n at the peak)", bound=cfg.peak_slope_bound, measured=drift.peak_slope,
+            predicted="≈ 1 (warmup model)", replicates=drift.peak_slopes, statistic="mean", over="inits",
+            control=f"the lazy phase (η·λ0 = {cfg.drift_lazy_c:g}): its peak, the initial loss, ∝ n^{drift.peak_lazy_slope:.2f}",
+        ),
+        _claims.at_most(
+            "outputs_settle_after_catapult",
+            f"After the catapult the outputs settle back to O(1): the training loss at step {cfg.drift_steps} does "
+            f"not grow with width (exponent p of L_T ∝ n^p, mean over {cfg.drift_seeds} initializations)",
+            "Sec. 4.1", bound=cfg.settle_slope_bound, measured=drift.settle_slope, predicted="≤ 0 (O(1))",
+            replicates=drift.settle_slopes, statistic="mean", over="inits",
+            control=f"the peak of the same runs: n^{drift.peak_slope:.2f}",
         ),
     ]
 
