@@ -241,10 +241,10 @@ def sweep_table(cs: np.ndarray, etas: np.ndarray, net: Any, lin0: Any, lin10: An
                 u10: np.ndarray, dead: np.ndarray, k: int) -> str:
     """The sweep as a text table: one row per η·λ0 (u: :func:`unexplained_by`)."""
     rows = [f"{'η·λ0':>6} {'η·λ' + str(k):>6} | test accuracy: {'network':>7} {'lin@0':>6} {'lin@' + str(k):>6} | "
-            f"share of the move missed: {'lin@0':>6} {'lin@' + str(k):>6} | dead units"]
+            f"share missed: {'lin@0':>6} {'lin@' + str(k):>6} | dead units"]
     for i, c in enumerate(cs):
         rows.append(f"{c:6.2f} {etas[i] * lin10.lam[i]:6.2f} | {net.test_accuracy[i]:22.3f} {lin0.test_accuracy[i]:6.3f} "
-                    f"{lin10.test_accuracy[i]:6.3f} | {u0[i]:32.3f} {u10[i]:6.3f} | {dead[i]:10.2f}")
+                    f"{lin10.test_accuracy[i]:6.3f} | {u0[i]:20.3f} {u10[i]:6.3f} | {dead[i]:10.2f}")
     return "\n".join(rows)
 
 
