@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import jax
 import numpy as np
 
 from .. import claims as _claims
-from .. import fits, linearize
+from .. import data, fits, linearize, models, ntk, train
 from ..scales import Linearization
 
 __all__ = [
@@ -474,10 +475,6 @@ def rebuild(cfg: Linearization) -> list[_claims.Claim]:
     """The sweep's claims of :func:`claims`, measured afresh at ``cfg``'s seeds: the chapter's cells
     of the check and the three models in one function, figures aside, as a rebuild at those seeds
     runs them (the drift's claims take their chance from the build's own initializations)."""
-    import jax
-
-    from .. import data, models, ntk, train
-
     key = jax.random.PRNGKey(cfg.seed)
     ds = data.load("mnist", cfg.n_train, cfg.n_test, seed=cfg.data_seed, flatten=True)
     init_fn, apply_fn, _ = models.fully_connected(cfg.width, 1, ds.num_classes)
