@@ -24,7 +24,7 @@ IDS = [
 def records() -> dict:
     return dict(
         cfg=settings("03_linearization", "smoke"),
-        check=ch3.FunctionSpaceCheck(check_dev=6e-7, check_dev_train=6e-7, check_dev_test=2e-7),
+        check=ch3.FunctionSpaceCheck(check_dev=6e-7, check_dev_train=6e-7, check_dev_test=2e-7, check_dev_network=0.03),
         models=ch3.ThreeModels(gap_lazy=0.3, gap_catapult=0.35, gap_beyond=0.7, unexplained_lazy=0.1,
                                unexplained_catapult=0.35, unexplained_beyond=0.7, lin0_diverged_catapult=1.0,
                                loss_drop_catapult=3e-3, acc_gap_lazy=0.5,
@@ -143,8 +143,10 @@ def test_gap_to_network_the_share_missed_and_the_rates_linearized_later():
 def test_function_space_check_kernel_drift_and_settings():
     a = SimpleNamespace(loss=np.array([[1.0, 0.5]]), test_loss=np.array([2.0]))
     b = SimpleNamespace(loss=np.array([[1.0, 0.5 * (1 + 1e-6)]]), test_loss=np.array([2.0 * (1 + 1e-5)]))
-    c = ch3.function_space_check(a, b)
+    net = SimpleNamespace(loss=np.array([[1.0, 0.6]]), test_loss=np.array([2.0]))
+    c = ch3.function_space_check(a, b, net)
     assert c.check_dev == c.check_dev_test == pytest.approx(1e-5, rel=1e-3) and c.check_dev_train < c.check_dev
+    assert c.check_dev_network == pytest.approx(1 - 0.5 / 0.6)
     widths = np.array([128, 512, 2048])
     w = widths[:, None, None].astype(float)
     seeds = np.array([0.9, 1.0, 1.1])[None, None, :]
