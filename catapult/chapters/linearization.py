@@ -249,12 +249,14 @@ def three_models(
 
 def sweep_table(cs: np.ndarray, etas: np.ndarray, net: Any, lin0: Any, lin10: Any, u0: np.ndarray,
                 u10: np.ndarray, dead: np.ndarray, k: int) -> str:
-    """The sweep as a text table: one row per η·λ0 (u: :func:`unexplained_by`)."""
-    rows = [f"{'η·λ0':>6} {'η·λ' + str(k):>6} | test accuracy: {'network':>7} {'lin@0':>6} {'lin@' + str(k):>6} | "
-            f"share missed: {'lin@0':>6} {'lin@' + str(k):>6} | dead units"]
+    """The sweep as a text table, one row per η·λ0, narrow enough for a page: test accuracy of the
+    network and its two linearizations, the share of the network's move each misses (u:
+    :func:`unexplained_by`) and the fraction of dead hidden units."""
+    lk = f"lin@{k}"
+    rows = [f"{'η·λ0':>6} {'η·λ' + str(k):>6} | test acc.: net  lin@0 {lk:>6} | missed: lin@0 {lk:>6} | dead"]
     for i, c in enumerate(cs):
-        rows.append(f"{c:6.2f} {etas[i] * lin10.lam[i]:6.2f} | {net.test_accuracy[i]:22.3f} {lin0.test_accuracy[i]:6.3f} "
-                    f"{lin10.test_accuracy[i]:6.3f} | {u0[i]:20.3f} {u10[i]:6.3f} | {dead[i]:10.2f}")
+        rows.append(f"{c:6.2f} {etas[i] * lin10.lam[i]:6.2f} | {net.test_accuracy[i]:14.3f} {lin0.test_accuracy[i]:6.3f} "
+                    f"{lin10.test_accuracy[i]:6.3f} | {u0[i]:13.3f} {u10[i]:6.3f} | {dead[i]:4.2f}")
     return "\n".join(rows)
 
 
