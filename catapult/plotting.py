@@ -182,11 +182,11 @@ def curvature_dynamics(ax_loss: plt.Axes, ax_lam: plt.Axes, run, lam0: float, ex
     ax_loss.legend(fontsize=8)
 
 
-def momentum_dynamics(ax_loss: plt.Axes, ax_lam: plt.Axes, run, plain_run, plain_index: int, lam0: float,
+def momentum_dynamics(ax_loss: plt.Axes, ax_lam: plt.Axes, run, control, lam0: float,
                       momentum: float, *, title: str = "") -> None:
     """Fig. S8: batch loss and λ_t/λ0 against the step for every run of a momentum sweep
     (``run``; its first run is the control rate, below 2/λ0), and the plain-SGD run at the
-    control rate (``plain_run.etas[plain_index]``) dashed. Rates are labelled as η·λ0; above
+    control rate (``control``, a one-rate run) dashed. Rates are labelled as η·λ0; above
     the linear limit 2(1 + μ)/λ0 a dotted line marks 2(1 + μ)/(ηλ0)."""
     limit = 2 * (1 + momentum)
     steps = int(run.loss_steps[-1])
@@ -199,12 +199,12 @@ def momentum_dynamics(ax_loss: plt.Axes, ax_lam: plt.Axes, run, plain_run, plain
         ax_lam.plot(run.lam_steps, finite(run.lam[i]) / lam0, style + "o", ms=3, color=color, label=label)
         if c > limit:
             ax_lam.axhline(limit / c, color=color, ls=":", lw=0.8)
-    c0 = float(plain_run.etas[plain_index]) * float(lam0)
-    sel = plain_run.loss_steps <= steps
-    ax_loss.plot(plain_run.loss_steps[sel], finite(plain_run.loss[plain_index][sel]), color="0.35", lw=1.5, ls=(0, (6, 2)),
+    c0 = float(control.etas[0]) * float(lam0)
+    sel = control.loss_steps <= steps
+    ax_loss.plot(control.loss_steps[sel], finite(control.loss[0][sel]), color="0.35", lw=1.5, ls=(0, (6, 2)),
                  label=f"no momentum, ηλ0 = {c0:.2g}")
-    sel = plain_run.lam_steps <= steps
-    ax_lam.plot(plain_run.lam_steps[sel], finite(plain_run.lam[plain_index][sel]) / lam0, "s", ls=(0, (6, 2)), ms=3,
+    sel = control.lam_steps <= steps
+    ax_lam.plot(control.lam_steps[sel], finite(control.lam[0][sel]) / lam0, "s", ls=(0, (6, 2)), ms=3,
                 color="0.35", label=f"no momentum, ηλ0 = {c0:.2g}")
     ax_loss.set(yscale="log", ylabel="batch loss", title=title, xlim=(0, steps))
     ax_lam.set(xlabel="SGD step", ylabel="λ_t / λ0", yscale="log", xlim=(0, steps))

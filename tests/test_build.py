@@ -119,6 +119,22 @@ def test_chapters_execute_two_at_a_time_with_the_same_results(tmp_path):
     assert cli.default_jobs("paper") == 1 and cli.default_jobs("ci") in (1, 2)
 
 
+def test_a_parallel_build_starts_the_longest_chapters_first(tmp_path):
+    book = [Path(f"book/{stem}.ipynb") for stem in catapult.scales.CHAPTERS]
+    # no earlier build: the settings' relative costs, the costliest first, ties in toc order
+    order = [book[i].stem for i in cli.longest_first(book, tmp_path, "ci")]
+    costs = [catapult.scales.cost(stem) for stem in order]
+    assert costs == sorted(costs, reverse=True) and order[0] == "06_where_large_lrs_lead"
+    # an earlier build at the same scale timed every chapter: its times decide
+    for i, rel in enumerate(book):
+        path = execute.cache_record_path(tmp_path, rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"scale": "ci", "seconds": 10.0 * i}))
+    assert cli.longest_first(book, tmp_path, "ci") == list(range(len(book)))[::-1]
+    # ... but not one at another scale
+    assert [book[i].stem for i in cli.longest_first(book, tmp_path, "smoke")] == order
+
+
 def test_a_failing_claim_fails_the_build_naming_the_claim(tmp_path, capsys):
     root = make_book(tmp_path, {"ch_claim": chapter("value = 3.0", CLAIM_CELL)})
     with pytest.raises(BuildError, match=r"1 of 1 claims do not hold(.|\n)*value_small: the value is small"):

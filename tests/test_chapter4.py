@@ -26,6 +26,7 @@ IDS = [
 def fc_record(**changes) -> ch4.FCChecks:
     fc = ch4.FCChecks(
         eta_max={"relu": 12.0, "tanh": 5.0}, first_div={"relu": 14.0, "tanh": 6.0},
+        trains={"relu": 0.4, "tanh": float("inf")},
         lazy_dev=np.array([0.01, 0.08]), drift=np.array([0.2, 0.1]), lazy_rise=np.array([0.5, 0.7]),
         cat_rise=np.array([2.5, 14.0]), near_rise=np.array([0.8]), cat_ratio=np.array([0.86, 0.3]),
         tanh_ratio=np.array([0.99, 1.02]), spike_steps=np.array([3.0, 5.0]), tanh_spike=np.array([9.0]),
@@ -41,7 +42,7 @@ def wrn_record(**changes) -> ch4.WRNChecks:
 
 
 def mom_record(**changes) -> ch4.MomentumChecks:
-    mom = ch4.MomentumChecks(drift_momentum=0.6, drift_plain=0.12, ratio=np.array([0.02, 0.05]),
+    mom = ch4.MomentumChecks(drift_momentum=0.6, drift_plain=0.12, ratio=np.array([0.02, 0.05]), worst_ratio=0.05,
                              trained=np.array([True, True]), rise=np.array([4.0, 8.0]), control_rise=0.9,
                              diverged=np.array([11.4]))
     return mom._replace(**changes)
@@ -63,12 +64,13 @@ BEYOND = [
     ("catapult_lambda_below_2_over_eta", "fc", dict(cat_ratio=np.array([1.02, 0.3]))),
     ("spike_short", "fc", dict(spike_steps=np.array([3.0, 11.0]))),
     ("spike_short", "fc", dict(spike_steps=np.array([]))),
-    ("relu_trains_above_4", "fc", dict(eta_max={"relu": 3.6, "tanh": 5.0})),
+    ("relu_trains_above_4", "fc", dict(trains={"relu": float("inf"), "tanh": float("inf")})),
+    ("relu_trains_above_4", "fc", dict(trains={"relu": 1.2, "tanh": float("inf")})),
     ("relu_diverges_below_20", "fc", dict(first_div={"relu": float("nan"), "tanh": 6.0})),
     ("tanh_max_near_4", "fc", dict(eta_max={"relu": 12.0, "tanh": 12.0})),
     ("momentum_lambda_moves_below_crit", "mom", dict(drift_momentum=0.15)),
-    ("momentum_catapult_above_crit", "mom", dict(trained=np.array([True, False]))),
-    ("momentum_catapult_above_crit", "mom", dict(ratio=np.array([0.02, 1.1]))),
+    ("momentum_catapult_above_crit", "mom", dict(worst_ratio=float("inf"))),
+    ("momentum_catapult_above_crit", "mom", dict(worst_ratio=1.1)),
     ("wrn_lazy_lambda_constant", "wrn", dict(lazy_dev=np.array([0.11]))),
     ("wrn_loss_rises", "wrn", dict(cat_rise=np.array([0.9, 3.0]))),
     ("wrn_catapult_lambda_below_2_over_eta", "wrn", dict(cat_ratio=np.array([1.1, 0.5]))),
@@ -104,7 +106,8 @@ def test_ch4_fc_checks_reads_a_sweep():
     loss[:, 1] = np.where(factors > 1, 3.0, loss[:, 1])  # a spike at step 1 above η_crit
     run = record(train.Run, etas=etas, loss_steps=steps, loss=loss, divergent=div,
                  lam_steps=np.array([0, 5]), lam=np.full((n, 2), lam0), lam_times=np.array([1.0, 4.0]),
-                 lam_at=np.where(factors[:, None] > 1, 0.9 * 2 / etas[:, None], lam0) * np.ones((1, 2)))
+                 lam_at=np.where(factors[:, None] > 1, 0.9 * 2 / etas[:, None], lam0) * np.ones((1, 2)),
+                 train_loss=np.where(div, np.nan, 0.5))
     sweep = ch4.FCSweep(lam0=lam0, tau=1.0, late=4.0, run=run, steps=10, seconds=0.0)
     drift = ch4.LazyDrift(widths=np.array([256, 1024]), lam0=np.array([2.0, 2.0]), drift=np.array([0.2, 0.1]),
                           seconds=0.0)
@@ -114,45 +117,40 @@ def test_ch4_fc_checks_reads_a_sweep():
     assert np.all(c.lazy_dev == 0) and np.allclose(c.cat_ratio, 0.9) and np.all(c.spike_steps == 2)
     assert c.lazy_dev.size == 2 * np.sum(factors <= cfg.lazy_max)
     assert np.all(c.lazy_rise < 1) and np.allclose(c.cat_rise, 3.0) and np.allclose(c.drift, [0.2, 0.1])
+    above_4 = (factors > 2) & (factors <= cfg.relu_trains_to)
+    assert above_4.any() and c.trains["relu"] == (np.inf if div[above_4].any() else pytest.approx(0.5))
 
 
 def test_ch4_momentum_checks_compare_the_control_run_step_for_step():
     cfg = settings(CHAPTER, "smoke")
-    factors = np.asarray(cfg.eta_over_crit)
-    n, lam0, steps = factors.size, 2.0, 10
+    lam0, steps = 2.0, 10
     lam_steps = np.array([0, 5, 10])
-    plain_lam = np.full((n, 3), lam0)
-    i = int(np.flatnonzero(np.isclose(factors, cfg.drift_rate))[0])
-    plain_lam[i] = [lam0, 0.95 * lam0, 0.9 * lam0]  # the control: 10% drift
-    loss = np.tile(np.linspace(1.0, 0.5, steps + 1), (n, 1))
-    plain = ch4.FCSweep(lam0=lam0, tau=1.0, late=4.0, steps=steps, seconds=0.0, run=record(
-        train.Run, etas=factors * 2 / lam0, loss_steps=np.arange(steps + 1), loss=loss, divergent=np.zeros(n, bool),
-        lam_steps=lam_steps, lam=plain_lam, lam_times=np.zeros(0), lam_at=np.zeros((n, 0))))
     mu = 0.9
     etas = np.array([cfg.drift_rate * 2 / lam0, 1.2, 1.6, 3.0]) * np.array([1] + [2 * (1 + mu) / lam0] * 3)
+    control = record(train.Run, etas=etas[:1], loss_steps=np.arange(steps + 1),
+                     loss=np.linspace(1.0, 0.5, steps + 1)[None], divergent=np.zeros(1, bool), lam_steps=lam_steps,
+                     lam=np.array([[lam0, 0.95 * lam0, 0.9 * lam0]]), lam_times=np.zeros(0), lam_at=np.zeros((1, 0)))
+    control.loss[0, 1] = 0.95
     mom_lam = np.array([[lam0, 0.8 * lam0, 0.5 * lam0], [lam0, 0.3, 0.1], [lam0, np.nan, np.nan], [lam0, np.nan, np.nan]])
     mom_loss = np.array([np.linspace(1.0, 0.5, steps + 1)] * 4)
+    mom_loss[0, 1] = 0.95
     mom_loss[1, 1] = 4.0
     mom_loss[2:, 1:] = np.nan
-    mom = ch4.MomentumSweep(momentum=mu, lam0=lam0, eta_crit=2 * (1 + mu) / lam0, plain_index=i, steps=steps,
+    mom = ch4.MomentumSweep(momentum=mu, lam0=lam0, eta_crit=2 * (1 + mu) / lam0, control=control, steps=steps,
                             seconds=1.0, run=record(train.Run, etas=etas, loss_steps=np.arange(steps + 1), loss=mom_loss,
                                                     divergent=np.array([False, False, True, True]), lam_steps=lam_steps,
                                                     lam=mom_lam, lam_times=np.zeros(0), lam_at=np.zeros((4, 0))))
-    c = ch4.momentum_checks(mom, plain, catapult_max=1.6)  # the run at 3.0 is shown, not claimed
+    c = ch4.momentum_checks(mom, catapult_max=1.6)  # the run at 3.0 is shown, not claimed
     assert c.drift_momentum == pytest.approx(0.5) and c.drift_plain == pytest.approx(0.1)
     assert c.trained.tolist() == [True, False] and c.ratio[0] == pytest.approx(etas[1] * 0.1 / (2 * (1 + mu)))
+    assert c.worst_ratio == np.inf  # the run at 1.6 diverged
     assert np.allclose(c.rise, [4.0, np.inf]) and c.control_rise == pytest.approx(0.95)
     r = ch4.momentum_readout(mom, c, 1.6)
     assert r.mom_drift == pytest.approx(50.0) and r.mom_drift_ratio == pytest.approx(5.0)
     assert r.mom_n_trained == 1 and r.mom_n_above == 2 and r.mom_eta_crit_lam0 == pytest.approx(3.8)
     assert r.mom_rates == "4.6, 6.1, 11" and r.mom_rise == "4.00–4.00" and r.mom_control_rise == pytest.approx(0.95)
     assert r.mom_diverged == "6.1, 11"
-
-
-def test_ch4_momentum_needs_the_plain_control_rate():
-    cfg = settings(CHAPTER, "smoke").replace(drift_rate=0.3)
-    with pytest.raises(ValueError, match="drift_rate"):
-        ch4.sweep_momentum(cfg, None, None)
+    assert ch4.momentum_checks(mom, catapult_max=1.2).worst_ratio == pytest.approx(c.ratio[0])
 
 
 def test_loss_rise_reads_peak_over_initial():

@@ -128,7 +128,7 @@ def test_repr_and_html_list_every_setting_nested_ones_as_lines():
     assert text.startswith("Settings of 04_deep_curvature at scale 'smoke':\n  seed = 0\n")
     assert "\n  wrn:\n    depth = 10\n" in text and "scale =" not in text
     page = cfg._repr_html_()
-    assert "Settings of this run: scale <code>smoke</code> (25 values)" in page
+    assert "Settings of this run: scale <code>smoke</code> (27 values)" in page
     assert "<code>depth</code> = 10<br><code>widening</code> = 1" in page
 
 

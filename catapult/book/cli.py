@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Sequence
 
 from ..data import DataError
-from ..scales import SCALES
+from ..scales import CHAPTERS as CHAPTER_STEMS
+from ..scales import SCALES, cost
 from .errors import BuildError
-from .execute import ChapterResult, cached_chapter, execute_chapter, kernel_spec_dir
+from .execute import ChapterResult, cached_chapter, execute_chapter, kernel_spec_dir, previous_seconds
 from .site import build_site, check_site
 from .toc import ROOT, book_root, toc_notebooks
 
@@ -70,15 +71,26 @@ def _chapter(root: Path, rel: Path, out: Path, scale: str, timeout: int | None, 
     return res
 
 
-def _in_parallel(tasks: list[tuple], jobs: int) -> list[ChapterResult]:
-    """:func:`_chapter` over ``tasks``, ``jobs`` at a time in fresh (spawned) processes; results in
-    task order. The first failure cancels the chapters not yet started, waits for the running ones,
+def longest_first(chosen: Sequence[Path], out: Path, scale: str) -> list[int]:
+    """The indices of ``chosen`` in the order a parallel build starts them: longest first (so the
+    last chapter to start is a short one), by the time each took when last executed into ``out``
+    at ``scale``, or, unless every chapter has one, by its settings' relative cost."""
+    seconds = [previous_seconds(out, rel, scale) for rel in chosen]
+    if any(s is None for s in seconds):
+        seconds = [cost(rel.stem) if rel.stem in CHAPTER_STEMS else 0 for rel in chosen]
+    return sorted(range(len(chosen)), key=lambda i: -seconds[i])
+
+
+def _in_parallel(tasks: list[tuple], jobs: int, order: Sequence[int] | None = None) -> list[ChapterResult]:
+    """:func:`_chapter` over ``tasks``, ``jobs`` at a time in fresh (spawned) processes, started in
+    ``order`` (indices into ``tasks``; default: as given); results in task order. The first failure cancels the chapters not yet started, waits for the running ones,
     and is raised. The kernels do not preallocate GPU memory, so two chapters can share a GPU."""
     saved = os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE")
     os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_chapter, *task) for task in tasks]
+            started = {i: pool.submit(_chapter, *tasks[i]) for i in (range(len(tasks)) if order is None else order)}
+            futures = [started[i] for i in range(len(tasks))]
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
             failed = [f for f in futures if f in done and f.exception() is not None]
             if failed:
@@ -146,7 +158,8 @@ def build(
     tasks = [(root, rel, out, scale, timeout, force, seed, i, len(chosen), keep_going, verbose)
              for i, rel in enumerate(chosen, 1)]
     jobs = min(jobs, len(tasks)) if tasks else 1
-    results_ = [_chapter(*task) for task in tasks] if jobs == 1 else _in_parallel(tasks, jobs)
+    results_ = ([_chapter(*task) for task in tasks] if jobs == 1
+                else _in_parallel(tasks, jobs, longest_first(chosen, out, scale)))
     failed = [r for r in results_ if r.error]
     broken = [r.name for r in failed if not r.claims]  # raised: no complete executed copy to show
     missing = [p.stem for p in notebooks if not (out / "executed" / p).exists()]

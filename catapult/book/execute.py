@@ -230,6 +230,15 @@ def cache_record_path(out: Path, rel: Path) -> Path:
     return out / "executed" / rel.with_suffix(".hash.json")
 
 
+def previous_seconds(out: Path, rel: Path, scale: str) -> float | None:
+    """How long chapter ``rel`` took when last executed into ``out`` at ``scale`` (None if never)."""
+    try:
+        record = json.loads(cache_record_path(out, rel).read_text(encoding="utf-8"))
+        return float(record["seconds"]) if record.get("scale") == scale else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def cached_chapter(
     root: Path, rel: Path, out: Path, scale: str, seed: int = 0, keep_going: bool = False
 ) -> ChapterResult | None:
