@@ -457,7 +457,8 @@ class Linearization(Settings):
     drift_slope_bound: float = -0.25  # drift ∝ n^s: s below this (lazy theory: −0.5; an O(1) move: 0)
     # Sec. 4.1: the peak loss of the catapult ∝ n^p with p above this (warmup model: 1; O(1) outputs: 0) ...
     peak_slope_bound: float = 0.5
-    settle_slope_bound: float = 0.25  # ... and the loss after it ∝ n^p with p below this (O(1) outputs: 0)
+    # ... and the loss after it ∝ n^p with p at least this much below the peak's (an n¹ peak, then O(1): 1)
+    settle_drop_bound: float = 0.5
     max_trainable_factor: float = 2.0  # largest trainable η·λ0 within this factor of the paper's ≈ 12
     dead_bound: float = 0.5  # fraction of dead units just above the largest trainable rate: most
     dead_catapult_bound: float = 0.1  # and in the catapult phase: almost none
@@ -483,7 +484,9 @@ _LIN_DEAD = ("units_die_at_collapse",
 _LIN_DRIFT = (("drift_falls_with_width", "four initializations per width: one narrow run's exponent moves the mean"),
               ("drift_starts_after_catapult", "twelve runs, each must be below 2 at step 10"),
               ("outputs_grow_in_catapult", "four initializations per width: the mean exponent's standard error is "
-                                           "a fifth of its margin"))
+                                           "a fifth of its margin"),
+              ("outputs_settle_after_catapult", "four initializations per width: the mean difference of exponents' "
+                                                "standard error is a fifth of its margin"))
 
 _LINEAR = _at_scales(
     Linearization,

@@ -35,7 +35,8 @@ def records() -> dict:
                               drift_slopes=(-0.45, -0.55), drift_lazy_slopes=(-0.5, -0.6), early_slopes=(0.0, -0.04),
                               drift_ratio=4.0, early_min=0.5, max_lam_start=1.5, lam_start=(1.5, 1.2),
                               peak_slope=0.8, peak_slopes=(0.7, 0.9), peak_lazy_slope=0.0, settle_slope=-0.1,
-                              settle_slopes=(-0.2, 0.0)),
+                              settle_slopes=(-0.2, 0.0), settle_drop=0.9, settle_drops=(0.9, 0.9),
+                              settle_lazy_drop=0.0),
     )
 
 
@@ -52,7 +53,7 @@ BEYOND = [
     ("drift_starts_after_catapult", "drift", dict(max_lam_start=2.1)),
     ("catapult_move_does_not_fall", "drift", dict(early_slope=-0.3)),
     ("outputs_grow_in_catapult", "drift", dict(peak_slope=0.3)),
-    ("outputs_settle_after_catapult", "drift", dict(settle_slope=0.4)),
+    ("outputs_settle_after_catapult", "drift", dict(settle_drop=0.3)),
     ("relu_max_trainable", "models", dict(max_trainable=5.0)),
     ("units_die_at_collapse", "models", dict(dead_collapse=0.3)),
     ("units_live_in_catapult", "models", dict(dead_catapult_units=100)),
@@ -161,6 +162,8 @@ def test_function_space_check_kernel_drift_and_settings():
     d = ch3.kernel_drift(widths, Drift(after, early, lam0, lam_start, loss), (3.0, 1.0))
     assert (d.peak_slope, d.peak_lazy_slope, d.settle_slope) == (
         pytest.approx(1.0), pytest.approx(0.0, abs=1e-12), pytest.approx(0.0, abs=1e-12))
+    assert d.settle_drop == pytest.approx(1.0) and d.settle_drops == pytest.approx((1.0,) * 3)
+    assert d.settle_lazy_drop == pytest.approx(0.0, abs=1e-12)
     assert (d.drift_slope, d.drift_lazy_slope, d.early_slope) == (
         pytest.approx(-1.6 / 3), pytest.approx(-0.25), pytest.approx(0.0, abs=1e-12))
     assert d.drift_slopes == pytest.approx((-0.5, -0.5, -0.6)) and len(d.early_slopes) == 3
