@@ -49,7 +49,8 @@ def mom_record(**changes) -> ch4.MomentumChecks:
 
 
 def records() -> dict:
-    return dict(cfg=settings(CHAPTER, "smoke"), fc=fc_record(), wrn=wrn_record(), plain=wrn_record(), mom=mom_record())
+    return dict(cfg=settings(CHAPTER, "smoke"), fc=fc_record(), wrn=wrn_record(), plain=wrn_record(), mom=mom_record(),
+                mom_tanh=mom_record(drift_momentum=0.2, drift_plain=0.04))
 
 
 #: (claim id, record, changes): the outcome that would have failed each claim (a width-independent drift, a
@@ -68,7 +69,7 @@ BEYOND = [
     ("relu_trains_above_4", "fc", dict(trains={"relu": 1.2, "tanh": float("inf")})),
     ("relu_diverges_below_20", "fc", dict(first_div={"relu": float("nan"), "tanh": 6.0})),
     ("tanh_max_near_4", "fc", dict(eta_max={"relu": 12.0, "tanh": 12.0})),
-    ("momentum_lambda_moves_below_crit", "mom", dict(drift_momentum=0.15)),
+    ("momentum_lambda_moves_below_crit", "mom", dict(drift_momentum=0.3)),
     ("momentum_catapult_above_crit", "mom", dict(worst_ratio=float("inf"))),
     ("momentum_catapult_above_crit", "mom", dict(worst_ratio=1.1)),
     ("wrn_lazy_lambda_constant", "wrn", dict(lazy_dev=np.array([0.11]))),
@@ -145,11 +146,11 @@ def test_ch4_momentum_checks_compare_the_control_run_step_for_step():
     assert c.trained.tolist() == [True, False] and c.ratio[0] == pytest.approx(etas[1] * 0.1 / (2 * (1 + mu)))
     assert c.worst_ratio == np.inf  # the run at 1.6 diverged
     assert np.allclose(c.rise, [4.0, np.inf]) and c.control_rise == pytest.approx(0.95)
-    r = ch4.momentum_readout(mom, c, 1.6)
+    r = ch4.momentum_readout(mom, c, 1.6, c._replace(drift_momentum=0.2, drift_plain=0.04))
     assert r.mom_drift == pytest.approx(50.0) and r.mom_drift_ratio == pytest.approx(5.0)
     assert r.mom_n_trained == 1 and r.mom_n_above == 2 and r.mom_eta_crit_lam0 == pytest.approx(3.8)
     assert r.mom_rates == "4.6, 6.1, 11" and r.mom_rise == "4.00–4.00" and r.mom_control_rise == pytest.approx(0.95)
-    assert r.mom_diverged == "6.1, 11"
+    assert r.mom_diverged == "6.1, 11" and r.mom_tanh_drift == pytest.approx(20.0) and r.mom_tanh_ratio == pytest.approx(5)
     assert ch4.momentum_checks(mom, catapult_max=1.2).worst_ratio == pytest.approx(c.ratio[0])
 
 

@@ -30,7 +30,7 @@ from .execute import ChapterResult, cached_chapter, execute_chapter, kernel_spec
 from .site import build_site, check_site
 from .toc import ROOT, book_root, toc_notebooks
 
-__all__ = ["build", "data_command", "default_jobs", "main"]
+__all__ = ["build", "data_command", "default_jobs", "longest_first", "main"]
 
 
 def default_jobs(scale: str) -> int:

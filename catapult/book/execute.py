@@ -37,7 +37,8 @@ from .errors import BuildError
 
 __all__ = [
     "BUILD_PACKAGE", "CACHE_FORMAT", "PACKAGE_DIR", "ChapterResult", "cache_record_path", "cached_chapter",
-    "chapter_provenance", "execute_chapter", "input_hash", "kernel_spec_dir", "science_sources", "split_log_lines",
+    "chapter_provenance", "execute_chapter", "input_hash", "kernel_spec_dir", "previous_seconds", "science_sources",
+    "split_log_lines",
 ]
 
 #: The catapult sources whose content is part of every chapter's cache key (see :func:`science_sources`).
