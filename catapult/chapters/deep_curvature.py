@@ -184,7 +184,7 @@ class MomentumSweep(NamedTuple):
     the same initialization and minibatches."""
 
     momentum: float  # μ
-    lam0: float  # λ0 of the plain ReLU sweep (same initialization)
+    lam0: float  # λ0 of the plain sweep (same network and initialization)
     eta_crit: float  # 2(1 + μ)/λ0
     run: train.Run  # the momentum sweep: [control η] + momentum_eta_over_crit × eta_crit
     control: train.Run  # plain SGD (μ = 0) at the control η
