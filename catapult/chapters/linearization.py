@@ -120,17 +120,18 @@ class FunctionSpaceCheck(NamedTuple):
 
 
 def _deviation(a: Any, b: Any) -> tuple[float, float]:
-    train = float(np.max(np.abs(a.loss / b.loss - 1)))
-    test = float(np.max(np.abs(a.test_loss / b.test_loss - 1)))
-    return train, test
+    """Max relative deviation of ``a``'s training losses from ``b``'s, and of its final test losses."""
+    on_train = float(np.max(np.abs(a.loss / b.loss - 1)))
+    on_test = float(np.max(np.abs(a.test_loss / b.test_loss - 1)))
+    return on_train, on_test
 
 
 def function_space_check(in_function_space: Any, in_parameter_space: Any, network: Any) -> FunctionSpaceCheck:
     """``in_function_space``: ``linearize.gd``; ``in_parameter_space``: ``train.sweep`` of
     ``linearize.tangent_model``; ``network``: ``train.sweep`` of the network itself, all at the same
     learning rates and steps (anything with ``loss`` and ``test_loss``)."""
-    train, test = _deviation(in_function_space, in_parameter_space)
-    return FunctionSpaceCheck(check_dev=max(train, test), check_dev_train=train, check_dev_test=test,
+    on_train, on_test = _deviation(in_function_space, in_parameter_space)
+    return FunctionSpaceCheck(check_dev=max(on_train, on_test), check_dev_train=on_train, check_dev_test=on_test,
                               check_dev_network=max(_deviation(in_function_space, network)))
 
 
