@@ -856,7 +856,8 @@ class LargeLRs(Settings):
     # (claim id, why this scale does not claim it): measured and shown with its reason, never failing the build
     not_claimed: tuple[tuple[str, str], ...] = ()
     interpolation_points: int = 11  # points on each line between two end points (barriers)
-    swa_checkpoints: int = 5  # SWA: checkpoints every gap_steps / swa_checkpoints steps of continued pre-training
+    swa_checkpoints: int = 5  # SWA: the end point and the checkpoints after it that are averaged (the paper: the last 5)
+    swa_every: int = 100  # ... taken every this many steps of continued pre-training (the paper: 100)
     isolation_samples: int = 500  # random directions of the isolation test
     sharpness_iters: int = 30  # power iterations per sharpness
     cifar: CifarSweep  # the CIFAR-10 sweep
@@ -879,7 +880,7 @@ _LARGE_LRS = _at_scales(
             "regime_2_stationary", "best_finetuned_in_2A", "best_finetuned_2A_beats_regime_1",
             "same_quality_every_flr_in_2A", "flr_above_plr_helps", "flr_barrier_2A_below_2B",
             "seed_barrier_2A_below_2B", "checkpoint_barrier_2A_below_2B", "swa_recovers_2A_not_2B",
-            "features_sparser_in_2A", "features_not_sparse_in_2B", "features_above_noise_floor",
+            "swa_barrier_2A_below_2B", "features_sparser_in_2A", "features_not_sparse_in_2B", "features_above_noise_floor",
             "cifar_best_finetuned_in_regime_2")),
         pt_steps=10_000, gap_steps=1000, ft_steps=4000,
         cifar=CifarSweep(plrs=(1e-3, 1e-2, 3e-2, 0.3), seeds=1, pt_steps=1500, ft_steps=500, log_every=150),

@@ -26,7 +26,7 @@ def by_id(checks):
 IDS = [
     "regime_2_stationary", "best_finetuned_in_2A", "best_finetuned_2A_beats_regime_1", "same_quality_every_flr_in_2A",
     "flr_above_plr_helps", "flr_barrier_2A_below_2B", "seed_barrier_2A_below_2B", "checkpoint_barrier_2A_below_2B",
-    "swa_recovers_2A_not_2B", "features_sparser_in_2A", "features_not_sparse_in_2B", "features_above_noise_floor",
+    "swa_recovers_2A_not_2B", "swa_barrier_2A_below_2B", "features_sparser_in_2A", "features_not_sparse_in_2B", "features_above_noise_floor",
     "cifar_best_finetuned_in_regime_2",
 ]
 
@@ -50,7 +50,7 @@ def ch6_records() -> dict:
         tuned=record(ch6.FineTuning, best_diff=diff(3.0), above_1=diff(6.0, 0.07), flr_dep_a=diff(0.5, 0.002),
                      gain=diff(3.5)),
         geo=record(ch6.Geometry, flr=barrier(3.0), seed=barrier(3.0), ckpt=barrier(4.0), ckpt_norm=barrier(3.5)),
-        sw=record(ch6.Swa, diff=diff(10.0)),
+        sw=record(ch6.Swa, diff=diff(10.0), barrier=barrier(3.5)),
         feats=record(ch6.Features, sparse=diff(3.5), dense_b=diff(3.0), above_floor=diff(5.0)),
         ctuned=record(ch6.CifarFineTuning, best_diff=diff(3.0, 0.015)),
     )
@@ -73,6 +73,7 @@ BEYOND = [
     ("checkpoint_barrier_2A_below_2B", "geo", dict(ckpt_norm=barrier(0.0))),
     ("swa_recovers_2A_not_2B", "sw", dict(diff=diff(1.0))),
     ("swa_recovers_2A_not_2B", "sw", dict(diff=diff(3.5, n=4))),  # t_0.99 with 3 degrees of freedom is 4.54
+    ("swa_barrier_2A_below_2B", "sw", dict(barrier=barrier(1.0))),
     ("features_sparser_in_2A", "feats", dict(sparse=diff(1.9))),
     ("features_not_sparse_in_2B", "feats", dict(dense_b=diff(0.5))),
     ("features_above_noise_floor", "feats", dict(above_floor=diff(1.0))),

@@ -582,17 +582,20 @@ def angles(reg: PLRSweep, g: Geometry) -> Angles:
 
 class Swa(NamedTuple):
     """Stochastic weight averaging of the pre-training trajectory against fine-tuning (Sec. 5; the
-    paper's code averages checkpoints taken at the constant PLR): if a run of 2A bounces inside one
-    basin, the average of its checkpoints lands near that basin's bottom, as fine-tuning does; if a
-    run of 2B wanders between basins, the average falls between them."""
+    paper's code averages the last checkpoints taken at the constant PLR): if a run of 2A bounces
+    inside one basin, the average of its checkpoints lands near that basin's bottom, as fine-tuning
+    does, with no barrier between the two; if a run of 2B wanders between basins, the average falls
+    between them."""
 
     acc_swa: np.ndarray  # (P, S) test accuracy of the average
     acc_ft: np.ndarray  # (P, S) ... of the end point fine-tuned at the smallest FLR
     acc_pt: np.ndarray  # (P, S) ... of the end point itself
+    barriers: np.ndarray  # (P, S) test-error barrier between the average and the fine-tuned end point
     gap_a: stats.SeedDiff  # SWA minus fine-tuned, 2A
     gap_b: stats.SeedDiff  # ... 2B
     gain_a: stats.SeedDiff  # SWA minus the end point, 2A
     diff: stats.SeedDiff  # gap_a − gap_b, paired by seed
+    barrier: BarrierStats  # the barrier in 2A, 2B and regime 3; 2B − 2A
 
     @property
     def z(self) -> float:
@@ -601,32 +604,48 @@ class Swa(NamedTuple):
 
 
 def swa(net: sphere.SphereNet, task: synthetic.PlantedTask, reg: PLRSweep, pt: sphere.Runs, ft: sphere.Runs,
-        w_swa: np.ndarray) -> Swa:
-    """``w_swa``: ``sphere.average_trajectory`` of ``pt``'s end points; ``ft``: as in :func:`fine_tuning`."""
-    acc_swa, acc_ft, acc_pt = (sphere.evaluate(net, w, task.x_test, task.y_test)[1]
-                               for w in (w_swa, ft.w[:, :, 0, 0], pt.w))
+        w_swa: np.ndarray, alphas: np.ndarray) -> Swa:
+    """``w_swa``: ``sphere.average_trajectory`` of ``pt``'s end points; ``ft``: as in :func:`fine_tuning`;
+    the barrier between ``w_swa`` and the fine-tuned end point on the test set at ``alphas`` (the paper's
+    fine-tune to SWA barrier)."""
+    w_ft = ft.w[:, :, 0, 0]
+    acc_swa, acc_ft, acc_pt = (sphere.evaluate(net, w, task.x_test, task.y_test)[1] for w in (w_swa, w_ft, pt.w))
+    barriers = sphere.barrier(sphere.interpolation_errors(net, w_swa, w_ft, task.x_test, task.y_test, alphas), alphas)
     gap = [stats.paired(stats.seed_means(acc_swa, m), stats.seed_means(acc_ft, m)) for m in (reg.sub_a, reg.sub_b)]
     diff_a = stats.seed_means(acc_swa, reg.sub_a) - stats.seed_means(acc_ft, reg.sub_a)
     diff_b = stats.seed_means(acc_swa, reg.sub_b) - stats.seed_means(acc_ft, reg.sub_b)
-    return Swa(acc_swa=acc_swa, acc_ft=acc_ft, acc_pt=acc_pt, gap_a=gap[0], gap_b=gap[1],
-               gain_a=stats.paired(stats.seed_means(acc_swa, reg.sub_a), stats.seed_means(acc_pt, reg.sub_a)), diff=stats.paired(diff_a, diff_b))
+    return Swa(acc_swa=acc_swa, acc_ft=acc_ft, acc_pt=acc_pt, barriers=barriers, gap_a=gap[0], gap_b=gap[1],
+               gain_a=stats.paired(stats.seed_means(acc_swa, reg.sub_a), stats.seed_means(acc_pt, reg.sub_a)),
+               diff=stats.paired(diff_a, diff_b), barrier=_barrier_stats(barriers, reg))
 
 
 class SwaReadout(NamedTuple):
     """The SWA results the prose quotes (percentage points; z in standard errors over seeds)."""
 
     swa_checkpoints: int
+    swa_every: int
+    swa_window: int  # steps from the first checkpoint averaged to the last
     swa_gap_a: float
     swa_gap_a_se: float
     swa_gap_b: float
     swa_gap_b_se: float
     swa_gain_a: float
     swa_z: float
+    swa_bar_a: float
+    swa_bar_a_se: float
+    swa_bar_b: float
+    swa_bar_b_se: float
+    swa_bar_r3: float
+    swa_bar_z: float
 
 
 def swa_readout(cfg: LargeLRs, w: Swa) -> SwaReadout:
-    return SwaReadout(swa_checkpoints=cfg.swa_checkpoints, swa_gap_a=100 * w.gap_a.mean, swa_gap_a_se=100 * w.gap_a.se,
-                      swa_gap_b=100 * w.gap_b.mean, swa_gap_b_se=100 * w.gap_b.se, swa_gain_a=100 * w.gain_a.mean, swa_z=w.z)
+    b = w.barrier
+    return SwaReadout(swa_checkpoints=cfg.swa_checkpoints, swa_every=cfg.swa_every,
+                      swa_window=(cfg.swa_checkpoints - 1) * cfg.swa_every, swa_gap_a=100 * w.gap_a.mean,
+                      swa_gap_a_se=100 * w.gap_a.se, swa_gap_b=100 * w.gap_b.mean, swa_gap_b_se=100 * w.gap_b.se,
+                      swa_gain_a=100 * w.gain_a.mean, swa_z=w.z, swa_bar_a=100 * b.a, swa_bar_a_se=100 * b.a_se,
+                      swa_bar_b=100 * b.b, swa_bar_b_se=100 * b.b_se, swa_bar_r3=100 * b.r3, swa_bar_z=b.z)
 
 
 # ------------------------------------------------------------------ features (Sec. 6, Fig. 6)
@@ -1093,6 +1112,13 @@ def claims(st: Stationarity, tuned: FineTuning, geo: Geometry, sw: Swa, feats: F
             "2B, in standard errors over seeds (a 2A run bounces in one basin, a 2B run wanders between basins)",
             "Sec. 5; SWA as in the paper's code", sw.diff,
             control="2B's SWA gap (a convex visited region gives SWA ≈ fine-tuned at any distance)",
+        ),
+        se(
+            "swa_barrier_2A_below_2B",
+            "Error barrier between the average of pre-training checkpoints and the fine-tuned end point: 2B minus 2A, "
+            "in standard errors over seeds",
+            "Sec. 5; the fine-tune to SWA barrier of the paper's code", sw.barrier.diff,
+            control="2A's barrier in the same sweep (a convex region gives equal barriers)",
         ),
         se(
             "features_sparser_in_2A",
