@@ -183,11 +183,13 @@ def curvature_dynamics(ax_loss: plt.Axes, ax_lam: plt.Axes, run, lam0: float, ex
 
 
 def momentum_dynamics(ax_loss: plt.Axes, ax_lam: plt.Axes, run, control, lam0: float,
-                      momentum: float, *, title: str = "") -> None:
+                      momentum: float, *, title: str = "", matched: float | None = None) -> None:
     """Fig. S8: batch loss and λ_t/λ0 against the step for every run of a momentum sweep
     (``run``; its first run is the control rate, below 2/λ0), and the plain-SGD run at the
     control rate (``control``, a one-rate run) dashed. Rates are labelled as η·λ0; above
-    the linear limit 2(1 + μ)/λ0 a dotted line marks 2(1 + μ)/(ηλ0)."""
+    the linear limit 2(1 + μ)/λ0 a dotted line marks 2(1 + μ)/(ηλ0). ``matched``: the step at
+    which the control-rate run with momentum has trained as far as the plain run, marked in
+    both panels."""
     limit = 2 * (1 + momentum)
     steps = int(run.loss_steps[-1])
     for i, eta in enumerate(np.asarray(run.etas)):
@@ -206,6 +208,9 @@ def momentum_dynamics(ax_loss: plt.Axes, ax_lam: plt.Axes, run, control, lam0: f
     sel = control.lam_steps <= steps
     ax_lam.plot(control.lam_steps[sel], finite(control.lam[0][sel]) / lam0, "s", ls=(0, (6, 2)), ms=3,
                 color="0.35", label=f"no momentum, ηλ0 = {c0:.2g}")
+    if matched is not None and np.isfinite(matched):
+        for ax in (ax_loss, ax_lam):
+            ax.axvline(matched, color="0.5", lw=0.8, ls=":", label="as far as plain SGD" if ax is ax_loss else None)
     ax_loss.set(yscale="log", ylabel="batch loss", title=title, xlim=(0, steps))
     ax_lam.set(xlabel="SGD step", ylabel="λ_t / λ0", yscale="log", xlim=(0, steps))
     # a divergent run's loss and λ would stretch the axes to 1e30: cut them off above the runs that trained

@@ -609,6 +609,8 @@ _FC_NOT_CLAIMED = (
                                "step or more from seed to seed; a bracket bisected per seed would decide it"),
     ("momentum_catapult_above_crit", f"{_FC_PILOT}: η·λ_T/(2(1+μ)) spreads over a decade across seeds; "
                                      "twice the seeds would decide it"),
+    ("momentum_lambda_moves_at_equal_progress", f"{_FC_PILOT}: at equal progress the drift lies nearer the bound "
+                                                "than over all the sweep's steps; more seeds would decide it"),
 )
 #: At smoke (4 seeds) only what both smoke pilots put at or below 0.1 % is claimed.
 _FC_SMOKE = "4 seeds at smoke: " + _FC_PILOT

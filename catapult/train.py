@@ -78,6 +78,7 @@ __all__ = [
     "sweep",
     "max_trainable",
     "lambda_drift",
+    "steps_to_loss",
     "spike_steps",
     "early_rise",
     "param_norm_ratio",
@@ -556,6 +557,26 @@ def lambda_drift(run: Run, lam0: float, until: float) -> np.ndarray:
         vals = vals[np.isfinite(vals)]
         if vals.size:
             out[i] = float(np.max(np.abs(vals / lam0 - 1.0)))
+    return out
+
+
+def steps_to_loss(run: Run, level: float, window: int = 5) -> np.ndarray:
+    """(n,) first step at which each run's minibatch loss, averaged over its last ``window``
+    records, is at or below ``level``; inf if it never is (or the run diverged first).
+
+    Compares runs by training progress rather than by steps: e.g. a run with momentum against
+    the loss a plain run reached (App. C.2, Fig. S8). The average tames the minibatch noise.
+    """
+    window = positive_int("window", window)
+    out = np.full(run.etas.shape, np.inf)
+    if run.loss.shape[1] < window:
+        return out
+    kernel = np.ones(window) / window
+    for i in range(run.etas.size):
+        mean = np.convolve(run.loss[i], kernel, mode="valid")  # record j + window - 1
+        hit = np.flatnonzero(mean <= level)  # NaN (after divergence) never counts
+        if hit.size:
+            out[i] = float(run.loss_steps[hit[0] + window - 1])
     return out
 
 

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 IDS = [
     "lazy_drift_shrinks_with_width", "lazy_loss_falls", "catapult_loss_rises", "catapult_lambda_below_2_over_eta",
     "spike_short", "relu_trains_above_4", "relu_diverges_below_20", "tanh_max_near_4", "momentum_lambda_moves_below_crit",
+    "momentum_lambda_moves_at_equal_progress",
     "momentum_catapult_above_crit", "wrn_lazy_lambda_constant",
     "wrn_loss_rises", "wrn_catapult_lambda_below_2_over_eta", "wrn_spike_short", "plain_wrn_loss_rises",
     "plain_wrn_catapult_lambda_below_2_over_eta",
@@ -42,7 +43,8 @@ def wrn_record(**changes) -> ch4.WRNChecks:
 
 
 def mom_record(**changes) -> ch4.MomentumChecks:
-    mom = ch4.MomentumChecks(drift_momentum=0.6, drift_plain=0.12, ratio=np.array([0.02, 0.05]), worst_ratio=0.05,
+    mom = ch4.MomentumChecks(drift_momentum=0.6, drift_plain=0.12, loss_plain=0.3, matched_step=12.0, drift_matched=0.55,
+                             ratio=np.array([0.02, 0.05]), worst_ratio=0.05,
                              trained=np.array([True, True]), rise=np.array([4.0, 8.0]), control_rise=0.9,
                              diverged=np.array([11.4]))
     return mom._replace(**changes)
@@ -50,7 +52,7 @@ def mom_record(**changes) -> ch4.MomentumChecks:
 
 def records() -> dict:
     return dict(cfg=settings(CHAPTER, "smoke"), fc=fc_record(), wrn=wrn_record(), plain=wrn_record(), mom=mom_record(),
-                mom_tanh=mom_record(drift_momentum=0.2, drift_plain=0.04))
+                mom_tanh=mom_record(drift_momentum=0.2, drift_plain=0.04, drift_matched=0.1))
 
 
 #: (claim id, record, changes): the outcome that would have failed each claim (a width-independent drift, a
@@ -70,6 +72,7 @@ BEYOND = [
     ("relu_diverges_below_20", "fc", dict(first_div={"relu": float("nan"), "tanh": 6.0})),
     ("tanh_max_near_4", "fc", dict(eta_max={"relu": 12.0, "tanh": 12.0})),
     ("momentum_lambda_moves_below_crit", "mom", dict(drift_momentum=0.3)),
+    ("momentum_lambda_moves_at_equal_progress", "mom", dict(drift_matched=0.3)),  # far over the steps only
     ("momentum_catapult_above_crit", "mom", dict(worst_ratio=float("inf"))),
     ("momentum_catapult_above_crit", "mom", dict(worst_ratio=1.1)),
     ("wrn_lazy_lambda_constant", "wrn", dict(lazy_dev=np.array([0.11]))),
@@ -122,7 +125,7 @@ def test_ch4_fc_checks_reads_a_sweep():
     assert above_4.any() and c.trains["relu"] == (np.inf if div[above_4].any() else pytest.approx(0.5))
 
 
-def test_ch4_momentum_checks_compare_the_control_run_step_for_step():
+def test_ch4_momentum_checks_compare_the_control_run_step_for_step_and_at_equal_progress():
     cfg = settings(CHAPTER, "smoke")
     lam0, steps = 2.0, 10
     lam_steps = np.array([0, 5, 10])
@@ -134,6 +137,7 @@ def test_ch4_momentum_checks_compare_the_control_run_step_for_step():
     control.loss[0, 1] = 0.95
     mom_lam = np.array([[lam0, 0.8 * lam0, 0.5 * lam0], [lam0, 0.3, 0.1], [lam0, np.nan, np.nan], [lam0, np.nan, np.nan]])
     mom_loss = np.array([np.linspace(1.0, 0.5, steps + 1)] * 4)
+    mom_loss[0] = np.linspace(1.0, 0.1, steps + 1)  # faster than the plain run: as far as its end by step 7
     mom_loss[0, 1] = 0.95
     mom_loss[1, 1] = 4.0
     mom_loss[2:, 1:] = np.nan
@@ -143,11 +147,13 @@ def test_ch4_momentum_checks_compare_the_control_run_step_for_step():
                                                     lam=mom_lam, lam_times=np.zeros(0), lam_at=np.zeros((4, 0))))
     c = ch4.momentum_checks(mom, catapult_max=1.6)  # the run at 3.0 is shown, not claimed
     assert c.drift_momentum == pytest.approx(0.5) and c.drift_plain == pytest.approx(0.1)
+    assert c.loss_plain == pytest.approx(0.6) and c.matched_step == 7 and c.drift_matched == pytest.approx(0.2)
     assert c.trained.tolist() == [True, False] and c.ratio[0] == pytest.approx(etas[1] * 0.1 / (2 * (1 + mu)))
     assert c.worst_ratio == np.inf  # the run at 1.6 diverged
     assert np.allclose(c.rise, [4.0, np.inf]) and c.control_rise == pytest.approx(0.95)
     r = ch4.momentum_readout(mom, c, 1.6, c._replace(drift_momentum=0.2, drift_plain=0.04))
     assert r.mom_drift == pytest.approx(50.0) and r.mom_drift_ratio == pytest.approx(5.0)
+    assert r.mom_drift_matched == pytest.approx(20.0) and r.mom_loss_plain == pytest.approx(0.6) and r.mom_matched_step == 7
     assert r.mom_n_trained == 1 and r.mom_n_above == 2 and r.mom_eta_crit_lam0 == pytest.approx(3.8)
     assert r.mom_rates == "4.6, 6.1, 11" and r.mom_rise == "4.00–4.00" and r.mom_control_rise == pytest.approx(0.95)
     assert r.mom_diverged == "6.1, 11" and r.mom_tanh_drift == pytest.approx(20.0) and r.mom_tanh_ratio == pytest.approx(5)

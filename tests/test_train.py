@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from claim_cases import record
 
 from catapult import models, ntk, train
 
@@ -333,3 +334,15 @@ def test_chunked_outputs_pad_nothing(n, chunk, unrolled):
     assert max(seen) <= chunk and sum(seen) <= n + (0 if unrolled else max(seen))  # lax.map traces its body once
     if unrolled:
         assert sum(seen) == n
+
+
+def test_steps_to_loss_is_the_first_step_whose_trailing_mean_reaches_the_level():
+    loss = np.array([[1.0, 0.9, 0.2, 0.9, 0.1, 0.1, 0.1], [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+                     [1.0, 0.1, np.nan, np.nan, np.nan, np.nan, np.nan]])
+    run = record(train.Run, etas=np.array([1.0, 2.0, 3.0]), loss_steps=np.arange(7) * 10, loss=loss)
+    out = train.steps_to_loss(run, 0.3, window=3)
+    # run 0: one low minibatch (0.2) is not enough; the mean of the last three first reaches 0.3 at record 6
+    assert out[0] == 60 and out[1] == np.inf and out[2] == np.inf  # never; diverged first
+    assert train.steps_to_loss(run, 0.3, window=1)[0] == 20  # without averaging the noisy 0.2 counts
+    with pytest.raises(ValueError):
+        train.steps_to_loss(run, 0.3, window=0)
