@@ -84,7 +84,8 @@ def longest_first(chosen: Sequence[Path], out: Path, scale: str) -> list[int]:
 def _in_parallel(tasks: list[tuple], jobs: int, order: Sequence[int] | None = None) -> list[ChapterResult]:
     """:func:`_chapter` over ``tasks``, ``jobs`` at a time in fresh (spawned) processes, started in
     ``order`` (indices into ``tasks``; default: as given); results in task order. The first failure
-    cancels the chapters not yet started, waits for the running ones, and is raised. The kernels do not preallocate GPU memory, so two chapters can share a GPU."""
+    cancels the chapters not yet started, waits for the running ones, and is raised. The kernels
+    do not preallocate GPU memory, so two chapters can share a GPU."""
     saved = os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE")
     os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
     try:
